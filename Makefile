@@ -1,0 +1,43 @@
+# The two commands: `make run` and `make test`. Everything else is set up on demand.
+SHELL := /bin/bash
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+HOST ?= 127.0.0.1
+PORT ?= 8080
+
+.PHONY: run test lint system-deps bench clean
+
+$(STAMP): pyproject.toml
+	test -x $(PY) || python3 -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -e '.[test]'
+	touch $(STAMP)
+
+config.yaml:
+	$(VENV)/bin/actionflow init
+
+run: $(STAMP) config.yaml
+	$(VENV)/bin/actionflow demo
+	$(VENV)/bin/actionflow serve --host $(HOST) --port $(PORT)
+
+# Debian's Chromium drives the browser tests; ffmpeg converts voice (AMR/Opus → WAV).
+system-deps:
+	@if ! command -v chromium >/dev/null || ! command -v ffmpeg >/dev/null; then \
+		$(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq chromium ffmpeg; \
+	fi
+
+lint: $(STAMP)
+	$(VENV)/bin/ruff check .
+
+# pytest exits 5 when it collects no tests; make treats that as a failure like any other.
+test: $(STAMP) system-deps lint
+	$(PY) -m pytest -q -p no:cacheprovider
+
+bench: $(STAMP)
+	$(PY) -m bench.ingest
+	$(PY) -m bench.tag
+
+clean:
+	rm -rf $(VENV) data .pytest_cache .ruff_cache

@@ -1,0 +1,268 @@
+"""The local channel: a web chat emulator that speaks to the bot like a platform would.
+
+Inbound, the page posts messages, uploads, locations and button presses; each becomes an Event with
+a client-made id and goes through the same inbox as platform callbacks. Outbound, "the platform"
+is our own chat transcript table plus a WebSocket push; the outbox key is its unique delivery key,
+so a repeated send shows once.
+"""
+
+from __future__ import annotations
+
+import re
+import uuid
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, TypeVar
+
+from aiohttp import web
+from pydantic import BaseModel, Field, ValidationError
+from sqlalchemy import select
+
+from bot.channels.base import Channel, ChannelError, Delivery
+from bot.channels.local.hub import Hub
+from bot.ratelimit import unlimited
+from cards.model import Card
+from cards.render_html import render_html
+from handlers.clock import Clock
+from handlers.event import CardAction, Event, EventKind, Location, Media
+from storage.db import Database
+from storage.models import Identity, LocalChatMessage, OutboxMessage, Person
+from storage.upsert import insert_ignore
+
+PLATFORM = "local"
+WEB_DIR = Path(__file__).resolve().parent.parent.parent / "web"
+CLIENT_ID = re.compile(r"^[A-Za-z0-9_-]{8,64}$")
+MEDIA_MAX_BYTES = 20 * 1024 * 1024
+MEDIA_KINDS = {"image": EventKind.image, "voice": EventKind.voice, "file": EventKind.file}
+
+
+class _Inbound(BaseModel):
+    person_id: int
+    client_id: str = Field(pattern=CLIENT_ID.pattern)
+
+
+class _Text(_Inbound):
+    text: str = Field(max_length=10000)
+
+
+class _Location(_Inbound):
+    lat: float = Field(ge=-90, le=90)
+    lng: float = Field(ge=-180, le=180)
+    label: str = Field("", max_length=200)
+
+
+class _Press(_Inbound):
+    card_id: str = Field(max_length=64)
+    action: str = Field(max_length=64)
+    value: str = Field("", max_length=500)
+
+
+def body_view(body: dict[str, Any]) -> dict[str, Any]:
+    """What the page shows for a stored message: text, or a rendered card."""
+    if "card" in body:
+        return {"html": render_html(Card.from_dict(body["card"]))}
+    if "media" in body:
+        return {"text": body.get("text", ""), "media": body["media"]}
+    return {"text": body.get("text", "")}
+
+
+class LocalChannel(Channel):
+    name = PLATFORM
+
+    def __init__(self, db: Database, clock: Clock, media_dir: str) -> None:
+        self.db = db
+        self.clock = clock
+        self.media_dir = Path(media_dir)
+        self.hub = Hub()
+        self.limiter = unlimited()
+
+    def routes(self) -> list[web.RouteDef]:
+        return [
+            web.get("/", self.page),
+            web.get("/static/{name}", self.static),
+            web.get("/local/api/people", self.people),
+            web.get("/local/api/history", self.history),
+            web.get("/local/ws", self.websocket),
+            web.post("/local/api/message", self.post_text),
+            web.post("/local/api/location", self.post_location),
+            web.post("/local/api/action", self.post_action),
+            web.post("/local/api/upload", self.post_upload),
+        ]
+
+    async def close(self) -> None:
+        await self.hub.close()
+
+    # ---- pages -------------------------------------------------------------------------------
+    async def page(self, request: web.Request) -> web.StreamResponse:
+        return web.FileResponse(WEB_DIR / "emulator.html")
+
+    async def static(self, request: web.Request) -> web.StreamResponse:
+        name = request.match_info["name"]
+        if name not in {"emulator.js", "emulator.css"}:
+            raise web.HTTPNotFound()
+        return web.FileResponse(WEB_DIR / name)
+
+    async def people(self, request: web.Request) -> web.Response:
+        async with self.db.session() as s:
+            q = (
+                select(Person, Identity.external_id)
+                .join(Identity, (Identity.person_id == Person.id) & (Identity.platform == PLATFORM))
+                .where(Person.active.is_(True))
+                .order_by(Person.id)
+            )
+            rows = (await s.execute(q)).all()
+        return web.json_response(
+            [{"id": p.id, "name": p.name, "role": p.role.value, "region": p.region} for p, _ in rows]
+        )
+
+    async def history(self, request: web.Request) -> web.Response:
+        person_id = _int(request.query.get("person"))
+        async with self.db.session() as s:
+            q = (
+                select(LocalChatMessage)
+                .where(LocalChatMessage.person_id == person_id)
+                .order_by(LocalChatMessage.id.desc())
+                .limit(100)
+            )
+            rows = list(reversed((await s.execute(q)).scalars().all()))
+        return web.json_response([self._payload(m) for m in rows])
+
+    async def websocket(self, request: web.Request) -> web.WebSocketResponse:
+        person_id = _int(request.query.get("person"))
+        ws = web.WebSocketResponse(heartbeat=30)
+        await ws.prepare(request)
+        self.hub.add(person_id, ws)
+        try:
+            async for _ in ws:  # the page only listens
+                pass
+        finally:
+            self.hub.remove(person_id, ws)
+        return ws
+
+    # ---- inbound -----------------------------------------------------------------------------
+    async def post_text(self, request: web.Request) -> web.Response:
+        m = await _parse(request, _Text)
+        return await self._inbound(m, EventKind.text, {"text": m.text}, text=m.text)
+
+    async def post_location(self, request: web.Request) -> web.Response:
+        m = await _parse(request, _Location)
+        loc = Location(lat=m.lat, lng=m.lng, label=m.label)
+        label = m.label or f"{m.lat:.5f}, {m.lng:.5f}"
+        return await self._inbound(m, EventKind.location, {"text": f"📍 {label}"}, location=loc)
+
+    async def post_action(self, request: web.Request) -> web.Response:
+        m = await _parse(request, _Press)
+        action = CardAction(card_id=m.card_id, action=m.action, value=m.value)
+        return await self._inbound(m, EventKind.card_action, None, action=action)
+
+    async def post_upload(self, request: web.Request) -> web.Response:
+        """Multipart: person_id, client_id, kind (image|voice|file), file. Streamed with a size cap."""
+        if not request.content_type.startswith("multipart/"):
+            raise web.HTTPUnsupportedMediaType(text="需要 multipart/form-data")
+        reader = await request.multipart()
+        fields: dict[str, str] = {}
+        saved: tuple[Path, str, str] | None = None
+        async for part in reader:
+            if part.name == "file" and isinstance(part, web.BodyPartReader) and saved is None:
+                saved = await self._save(part)
+            elif isinstance(part, web.BodyPartReader) and part.name:
+                fields[part.name] = (await part.read(decode=True)).decode("utf-8", "replace")[:100]
+        try:
+            meta = _Inbound(person_id=int(fields.get("person_id", "")), client_id=fields.get("client_id", ""))
+        except (ValueError, ValidationError):
+            raise web.HTTPBadRequest(text="person_id / client_id 缺失或无效") from None
+        kind = MEDIA_KINDS.get(fields.get("kind", ""))
+        if saved is None or kind is None:
+            raise web.HTTPBadRequest(text="需要 file 和 kind=image|voice|file")
+        path, name, mime = saved
+        media = Media(ref=path.name, name=name, mime=mime, path=str(path))
+        shown = {"text": {"image": "🖼 照片", "voice": "🎤 语音", "file": "📄 文件"}[kind.value] + f"：{name}",
+                 "media": {"kind": kind.value, "name": name}}
+        return await self._inbound(meta, kind, shown, media=media)
+
+    async def _save(self, part: web.BodyPartReader) -> tuple[Path, str, str]:
+        self.media_dir.mkdir(parents=True, exist_ok=True)
+        name = Path(part.filename or "upload").name[:100]
+        suffix = "".join(c for c in Path(name).suffix[:10] if c.isalnum() or c == ".")
+        path = self.media_dir / f"{uuid.uuid4().hex}{suffix}"
+        size = 0
+        with path.open("wb") as f:
+            while chunk := await part.read_chunk(65536):
+                size += len(chunk)
+                if size > MEDIA_MAX_BYTES:
+                    f.close()
+                    path.unlink(missing_ok=True)
+                    raise web.HTTPRequestEntityTooLarge(max_size=MEDIA_MAX_BYTES, actual_size=size)
+                f.write(chunk)
+        return path, name, part.headers.get("Content-Type", "application/octet-stream")
+
+    async def _inbound(self, m: _Inbound, kind: EventKind, shown: dict[str, Any] | None, **fields: Any) -> web.Response:
+        """Record what the user typed in the transcript (like a chat window would), then intake."""
+        now = self.clock.now()
+        async with self.db.session() as s:
+            known = await s.execute(
+                select(Identity.id).where(Identity.platform == PLATFORM, Identity.external_id == str(m.person_id))
+            )
+            if known.first() is None:
+                raise web.HTTPForbidden(text="未知用户：这个身份不在组织名录里，消息未记录")
+        event = Event(platform=PLATFORM, event_id=m.client_id, kind=kind, sender=str(m.person_id), sent_at=now, **fields)
+        new = await self.intake(event)
+        if new and shown is not None:
+            async with self.db.session() as s, s.begin():
+                row = LocalChatMessage(person_id=m.person_id, direction="in", body=shown, created_at=now)
+                s.add(row)
+            await self.hub.publish(m.person_id, self._payload(row))
+        return web.json_response({"ok": True, "duplicate": not new})
+
+    # ---- outbound ----------------------------------------------------------------------------
+    async def deliver(self, msg: OutboxMessage) -> Delivery:
+        person_id = int(msg.recipient)
+        values = dict(person_id=person_id, direction="out", body=msg.body, card_id=msg.card_id,
+                      delivery_key=msg.idempotency_key, created_at=datetime.now(UTC))
+        async with self.db.session() as s, s.begin():
+            if await s.get(Person, person_id) is None:
+                raise ChannelError(f"invalid user {msg.recipient}", retryable=False)
+            await insert_ignore(s, LocalChatMessage, values)
+            row = (
+                await s.execute(select(LocalChatMessage).where(LocalChatMessage.delivery_key == msg.idempotency_key))
+            ).scalar_one()
+        await self.hub.publish(person_id, self._payload(row))
+        return Delivery(message_id=str(row.id), refs={"local_message_id": row.id})
+
+    async def update_card(self, msg: OutboxMessage, refs: dict[str, Any]) -> Delivery:
+        async with self.db.session() as s, s.begin():
+            row = await s.get(LocalChatMessage, refs["local_message_id"])
+            if row is None:
+                raise LookupError("card message vanished")
+            row.body = msg.body
+        await self.hub.publish(row.person_id, {**self._payload(row), "replace": True})
+        return Delivery(message_id=str(row.id), refs={})
+
+    @staticmethod
+    def _payload(m: LocalChatMessage) -> dict[str, Any]:
+        return {"id": m.id, "direction": m.direction, "card_id": m.card_id,
+                "at": m.created_at.isoformat(), **body_view(m.body)}
+
+
+M = TypeVar("M", bound=BaseModel)
+
+
+async def _parse(request: web.Request, model: type[M]) -> M:
+    try:
+        data = await request.json()
+    except ValueError:
+        raise web.HTTPBadRequest(text="请求体不是合法的 JSON") from None
+    if not isinstance(data, dict):
+        raise web.HTTPBadRequest(text="请求体必须是 JSON 对象")
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        fields = ", ".join(".".join(str(x) for x in e["loc"]) for e in exc.errors())
+        raise web.HTTPBadRequest(text=f"字段无效：{fields}") from None
+
+
+def _int(v: str | None) -> int:
+    try:
+        return int(v or "")
+    except ValueError:
+        raise web.HTTPBadRequest(text="person 参数无效") from None

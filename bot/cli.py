@@ -1,0 +1,159 @@
+"""``actionflow`` command line: init, serve, demo, imports, tag, eval.
+
+Every command reads ./config.yaml or --config PATH, so ``init && demo && serve`` in an empty
+folder just works.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
+from typing import Any
+
+from bot.config import Config, ConfigError, load_config, write_example
+
+
+def _config(args: argparse.Namespace) -> Config:
+    return load_config(args.config)
+
+
+def _secret_envs(cfg: Config) -> list[str]:
+    names: list[str] = [cfg.understanding.llm.api_key_env, cfg.asr.api_key_env, cfg.security.token_secret_env]
+    for section in (cfg.channels.wecom, cfg.channels.feishu, cfg.channels.dingtalk):
+        names += [v for k, v in section.model_dump().items() if k.endswith("_env") and isinstance(v, str)]
+    return names
+
+
+async def _with_db(cfg: Config, fn: Callable[[Any], Awaitable[str]]) -> str:
+    from storage.db import Database
+
+    db = Database(cfg.database.url)
+    try:
+        await db.migrate()
+        async with db.session() as s, s.begin():
+            return await fn(s)
+    finally:
+        await db.close()
+
+
+def cmd_init(args: argparse.Namespace) -> int:
+    if write_example(args.config, overwrite=args.force):
+        print(f"wrote {args.config} (from config.example.yaml)")
+    else:
+        print(f"{args.config} already exists; left unchanged (use --force to overwrite)")
+    return 0
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    from aiohttp import web
+
+    from bot.logs import setup_logging
+    from bot.service import Service
+
+    cfg = _config(args)
+    setup_logging(cfg.logging.level, cfg.logging.json_lines, _secret_envs(cfg))
+    host = args.host or cfg.server.host
+    port = args.port or cfg.server.port
+    service = Service(cfg)
+    print(f"actionflow serving on http://{host}:{port}  (channels: {', '.join(service.channels) or 'none'})",
+          flush=True)
+    web.run_app(service.app(), host=host, port=port, print=None, handle_signals=True)
+    return 0
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    from bot.demo.seed import seed_demo
+
+    cfg = _config(args)
+    now = datetime.now(UTC)
+    print(asyncio.run(_with_db(cfg, lambda s: seed_demo(s, now, cfg.org.tz))))
+    return 0
+
+
+def cmd_import_customers(args: argparse.Namespace) -> int:
+    from bot.importers import import_customers
+
+    cfg = _config(args)
+
+    async def run(s: Any) -> str:
+        r = await import_customers(s, args.csv)
+        return f"customers: {r.created} created, {r.updated} updated"
+
+    print(asyncio.run(_with_db(cfg, run)))
+    return 0
+
+
+def cmd_import_people(args: argparse.Namespace) -> int:
+    from bot.importers import import_people
+
+    cfg = _config(args)
+
+    async def run(s: Any) -> str:
+        r = await import_people(s, args.csv)
+        return f"people: {r.created} created, {r.updated} updated"
+
+    print(asyncio.run(_with_db(cfg, run)))
+    return 0
+
+
+def cmd_tag(args: argparse.Namespace) -> int:
+    from handlers.understanding.commands import run_tag
+
+    return run_tag(args.customers, args.now, sys.stdin, sys.stdout)
+
+
+def cmd_eval(args: argparse.Namespace) -> int:
+    from handlers.understanding.commands import run_eval
+
+    return run_eval(args.customers, args.messages, sys.stdout)
+
+
+def parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="actionflow", description="销售动作流机器人 — sales action-flow chat bot")
+    p.add_argument("--config", default="config.yaml", help="config file (default ./config.yaml)")
+    sub = p.add_subparsers(dest="command", required=True)
+    s = sub.add_parser("init", help="write config.yaml from the example")
+    s.add_argument("--force", action="store_true")
+    s.set_defaults(fn=cmd_init)
+    s = sub.add_parser("serve", help="run the bot (HTTP callbacks, emulator, sender, scheduler)")
+    s.add_argument("--host")
+    s.add_argument("--port", type=int)
+    s.set_defaults(fn=cmd_serve)
+    sub.add_parser("demo", help="seed a demo org with customers and two weeks of records").set_defaults(fn=cmd_demo)
+    s = sub.add_parser("import-customers", help="import customers from CSV (id,name,aliases,address,lat,lng)")
+    s.add_argument("csv")
+    s.set_defaults(fn=cmd_import_customers)
+    s = sub.add_parser("import-people", help="import people from CSV (name,role,supervisor,region,wecom_userid,…)")
+    s.add_argument("csv")
+    s.set_defaults(fn=cmd_import_people)
+    s = sub.add_parser("tag", help="tag messages from stdin (JSON lines or text) against a customer CSV")
+    s.add_argument("--customers", required=True)
+    s.add_argument("--now", help="ISO time for lines without their own 'now'")
+    s.set_defaults(fn=cmd_tag)
+    s = sub.add_parser("eval", help="score the tagger on labelled JSONL messages")
+    s.add_argument("--customers", required=True)
+    s.add_argument("--messages", required=True)
+    s.set_defaults(fn=cmd_eval)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    try:
+        return int(args.fn(args))
+    except ConfigError as exc:
+        print(f"config error: {exc}", file=sys.stderr)
+        return 2
+    except FileNotFoundError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except ValueError as exc:  # bad CSV rows and similar user errors
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,264 @@
+"""Configuration: one YAML file read into strict pydantic-settings models.
+
+Unknown keys and bad values fail at start-up with the key's dotted path, so a typo never silently
+falls back to a default. Secrets are never stored here: credential keys name environment variables.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+from datetime import time
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+EXAMPLE_PATH = Path(__file__).resolve().parent.parent / "config.example.yaml"
+
+
+class ConfigError(Exception):
+    """Raised with every offending key path, e.g. ``schedule.morning_must_do: …``."""
+
+
+class Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+def _secret(env_name: str) -> str | None:
+    value = os.environ.get(env_name)
+    return value or None
+
+
+class OrgConfig(Section):
+    name: str = "示例销售团队"
+    timezone: str = "Asia/Shanghai"
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, v: str) -> str:
+        try:
+            ZoneInfo(v)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError(f"unknown IANA timezone {v!r}") from exc
+        return v
+
+    @property
+    def tz(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+
+class DatabaseConfig(Section):
+    url: str = "sqlite+aiosqlite:///data/actionflow.db"
+
+    @field_validator("url")
+    @classmethod
+    def _async_driver(cls, v: str) -> str:
+        if not re.match(r"^(sqlite\+aiosqlite|postgresql\+asyncpg)://", v):
+            raise ValueError("must start with sqlite+aiosqlite:// or postgresql+asyncpg://")
+        return v
+
+
+class ServerConfig(Section):
+    host: str = "127.0.0.1"
+    port: int = Field(8080, ge=1, le=65535)
+    max_body_bytes: int = Field(1_048_576, ge=1024)
+    public_url: str = "http://127.0.0.1:8080"
+
+
+class LocalChannelConfig(Section):
+    enabled: bool = True
+    media_dir: str = "data/media"
+
+
+class WecomConfig(Section):
+    enabled: bool = False
+    corp_id_env: str = "WECOM_CORP_ID"
+    agent_id_env: str = "WECOM_AGENT_ID"
+    secret_env: str = "WECOM_SECRET"
+    token_env: str = "WECOM_TOKEN"
+    aes_key_env: str = "WECOM_AES_KEY"
+    api_base: str = "https://qyapi.weixin.qq.com"
+    timestamp_window_s: int = Field(300, ge=1)
+    rate_per_member_per_min: int = Field(30, ge=1)
+    rate_per_member_per_hour: int = Field(1000, ge=1)
+
+
+class FeishuConfig(Section):
+    enabled: bool = False
+    app_id_env: str = "FEISHU_APP_ID"
+    app_secret_env: str = "FEISHU_APP_SECRET"
+    verification_token_env: str = "FEISHU_VERIFICATION_TOKEN"
+    encrypt_key_env: str = "FEISHU_ENCRYPT_KEY"
+    api_base: str = "https://open.feishu.cn"
+    rate_per_second: int = Field(50, ge=1)
+
+
+class DingtalkConfig(Section):
+    enabled: bool = False
+    client_id_env: str = "DINGTALK_CLIENT_ID"
+    client_secret_env: str = "DINGTALK_CLIENT_SECRET"
+    api_base: str = "https://api.dingtalk.com"
+    rate_per_second: int = Field(20, ge=1)
+
+
+class ChannelsConfig(Section):
+    local: LocalChannelConfig = LocalChannelConfig()
+    wecom: WecomConfig = WecomConfig()
+    feishu: FeishuConfig = FeishuConfig()
+    dingtalk: DingtalkConfig = DingtalkConfig()
+
+
+class OutboxConfig(Section):
+    max_attempts: int = Field(8, ge=1)
+    backoff_base_s: float = Field(1.0, gt=0)
+    backoff_max_s: float = Field(300, gt=0)
+    poll_interval_s: float = Field(1.0, gt=0)
+    lease_s: float = Field(30.0, gt=0)
+
+
+_HHMM = re.compile(r"^([01]\d|2[0-3]):[0-5]\d$")
+_WEEKLY = re.compile(r"^(MON|TUE|WED|THU|FRI|SAT|SUN) ([01]\d|2[0-3]):[0-5]\d$")
+
+
+def _check_hhmm(v: str) -> str:
+    if not _HHMM.match(v):
+        raise ValueError(f"expected HH:MM, got {v!r}")
+    return v
+
+
+def parse_hhmm(v: str) -> time:
+    hh, mm = v.split(":")
+    return time(int(hh), int(mm))
+
+
+class ScheduleConfig(Section):
+    morning_must_do: str = "08:45"
+    reason_deadline: str = "17:00"
+    reason_card: str = "16:00"
+    daily_digest: str = "18:30"
+    weekly_radar: str = "FRI 18:00"
+
+    @field_validator("morning_must_do", "reason_deadline", "reason_card", "daily_digest")
+    @classmethod
+    def _hhmm(cls, v: str) -> str:
+        return _check_hhmm(v)
+
+    @field_validator("weekly_radar")
+    @classmethod
+    def _weekly(cls, v: str) -> str:
+        if not _WEEKLY.match(v):
+            raise ValueError(f"expected e.g. 'FRI 18:00', got {v!r}")
+        return v
+
+
+class RulesConfig(Section):
+    must_do_count: int = Field(3, ge=1, le=10)
+    stale_lead_hours: int = Field(72, ge=1)
+    first_contact_hours: int = Field(2, ge=1)
+    overdue_red_days: int = Field(3, ge=1)
+    checkin_distance_m: int = Field(500, ge=1)
+    exif_time_skew_min: int = Field(3, ge=0)
+    verify_deadline_hours: int = Field(2, ge=1)
+
+
+class LLMConfig(Section):
+    enabled: bool = False
+    base_url: str = "http://127.0.0.1:11434/v1"
+    model: str = "qwen2.5:7b-instruct"
+    api_key_env: str = "ACTIONFLOW_LLM_API_KEY"
+    timeout_s: float = Field(3.0, gt=0, le=30)
+
+    @property
+    def api_key(self) -> str | None:
+        return _secret(self.api_key_env)
+
+
+class UnderstandingConfig(Section):
+    confidence_threshold: float = Field(0.6, ge=0, le=1)
+    llm: LLMConfig = LLMConfig()
+
+
+class ASRConfig(Section):
+    enabled: bool = False
+    base_url: str = "http://127.0.0.1:9000/v1"
+    model: str = "whisper-1"
+    api_key_env: str = "ACTIONFLOW_ASR_API_KEY"
+    timeout_s: float = Field(20.0, gt=0)
+
+
+class SecurityConfig(Section):
+    token_secret_env: str = "ACTIONFLOW_TOKEN_SECRET"
+    qr_token_ttl_s: int = Field(86400, ge=60)
+
+    @property
+    def token_secret(self) -> str | None:
+        return _secret(self.token_secret_env)
+
+
+class LoggingConfig(Section):
+    level: str = Field("INFO", pattern=r"^(DEBUG|INFO|WARNING|ERROR)$")
+    json_lines: bool = Field(True, alias="json")
+
+
+class Config(BaseSettings):
+    """The whole file. ``ACTIONFLOW__DATABASE__URL`` style variables override single keys."""
+
+    model_config = SettingsConfigDict(
+        extra="forbid", frozen=True, env_prefix="ACTIONFLOW__", env_nested_delimiter="__"
+    )
+
+    org: OrgConfig = OrgConfig()
+    database: DatabaseConfig = DatabaseConfig()
+    server: ServerConfig = ServerConfig()
+    channels: ChannelsConfig = ChannelsConfig()
+    outbox: OutboxConfig = OutboxConfig()
+    schedule: ScheduleConfig = ScheduleConfig()
+    rules: RulesConfig = RulesConfig()
+    understanding: UnderstandingConfig = UnderstandingConfig()
+    asr: ASRConfig = ASRConfig()
+    security: SecurityConfig = SecurityConfig()
+    logging: LoggingConfig = LoggingConfig()
+
+
+def _format(exc: ValidationError) -> str:
+    lines = []
+    for err in exc.errors():
+        path = ".".join(str(p) for p in err["loc"]) or "(root)"
+        msg = "unknown key" if err["type"] == "extra_forbidden" else err["msg"]
+        lines.append(f"{path}: {msg}")
+    return "; ".join(lines)
+
+
+def config_from_dict(data: dict[str, Any]) -> Config:
+    try:
+        return Config(**data)
+    except ValidationError as exc:
+        raise ConfigError(_format(exc)) from None
+
+
+def load_config(path: str | Path) -> Config:
+    """Read ``path``; a missing file is an error (run ``actionflow init``)."""
+    p = Path(path)
+    if not p.exists():
+        raise ConfigError(f"{p}: no such file (run `actionflow init` to write one)")
+    try:
+        data = yaml.safe_load(p.read_text(encoding="utf-8")) or {}
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"{p}: not valid YAML: {exc}") from None
+    if not isinstance(data, dict):
+        raise ConfigError(f"{p}: the top level must be a mapping")
+    return config_from_dict(data)
+
+
+def write_example(path: str | Path, overwrite: bool = False) -> bool:
+    """Copy config.example.yaml to ``path``; returns False when it already exists."""
+    p = Path(path)
+    if p.exists() and not overwrite:
+        return False
+    shutil.copyfile(EXAMPLE_PATH, p)
+    return True

@@ -1,0 +1,134 @@
+"""The running service: wires storage, inbox, dispatcher, channels, sender and scheduler together."""
+
+from __future__ import annotations
+
+import logging
+import time
+from ipaddress import ip_address
+
+from aiohttp import web
+from sqlalchemy import text
+
+from bot.channels.base import Channel
+from bot.channels.local.channel import LocalChannel
+from bot.config import Config
+from bot.inbox import Inbox
+from bot.sender import Sender
+from handlers.clock import Clock, SystemClock
+from handlers.context import Context, Settings
+from handlers.customers import DirectoryCache
+from handlers.dispatch import Dispatcher
+from scheduler.registry import Registry
+from storage.db import Database
+
+log = logging.getLogger("actionflow.service")
+
+
+def handler_settings(cfg: Config, platforms: list[str]) -> Settings:
+    return Settings(
+        timezone=cfg.org.timezone,
+        confidence_threshold=cfg.understanding.confidence_threshold,
+        platforms=tuple(platforms),
+    )
+
+
+class Service:
+    """One process: owns the database, the channels and the background loops."""
+
+    def __init__(
+        self, cfg: Config, *, clock: Clock | None = None, sender_clock: Clock | None = None, dispatch_workers: int = 4
+    ) -> None:
+        self.cfg = cfg
+        self.clock = clock or SystemClock()
+        self.db = Database(cfg.database.url)
+        self.channels: dict[str, Channel] = {}
+        if cfg.channels.local.enabled:
+            self.channels["local"] = LocalChannel(self.db, self.clock, cfg.channels.local.media_dir)
+        self.settings = handler_settings(cfg, list(self.channels))
+        self.directory = DirectoryCache()
+        self.dispatcher = Dispatcher()
+        self.sender = Sender(self.db, self.channels, sender_clock or SystemClock(), cfg.outbox)
+        self.inbox = Inbox(self.db, self.dispatcher, self.clock, self.settings, directory=self.directory,
+                           on_handled=self.sender.wake, workers=dispatch_workers)
+        self.jobs = Registry()
+        self.started = False
+
+    def context(self, key_prefix: str, session) -> Context:  # type: ignore[no-untyped-def]
+        return Context(session=session, clock=self.clock, settings=self.settings, key_prefix=key_prefix,
+                       directory=self.directory)
+
+    async def start(self) -> None:
+        await self.db.migrate()
+        for ch in self.channels.values():
+            await ch.start(self.inbox.accept)
+        await self.inbox.start()
+        await self.sender.start()
+        self.started = True
+        log.info("service started", extra={"channels": ",".join(self.channels), "db": self.db.engine.url.render_as_string()})
+
+    async def stop(self) -> None:
+        self.started = False
+        await self.sender.stop()
+        await self.inbox.stop()
+        for ch in self.channels.values():
+            await ch.close()
+        await self.db.close()
+
+    # ---- HTTP --------------------------------------------------------------------------------
+    def app(self) -> web.Application:
+        app = web.Application(client_max_size=self.cfg.server.max_body_bytes)
+        app.add_routes([
+            web.get("/healthz", self.healthz),
+            web.get("/readyz", self.readyz),
+            web.get("/admin/api/jobs", self.list_jobs),
+            web.post("/admin/api/jobs/{name}/run", self.run_job),
+        ])
+        for ch in self.channels.values():
+            app.add_routes(ch.routes())
+
+        async def lifecycle(_app: web.Application):  # type: ignore[no-untyped-def]
+            await self.start()
+            yield
+            await self.stop()
+
+        app.cleanup_ctx.append(lifecycle)
+        return app
+
+    async def healthz(self, request: web.Request) -> web.Response:
+        return web.json_response({"ok": True})
+
+    async def readyz(self, request: web.Request) -> web.Response:
+        t0 = time.perf_counter()
+        try:
+            async with self.db.session() as s:
+                await s.execute(text("SELECT 1"))
+        except Exception as exc:
+            return web.json_response({"ok": False, "db": str(type(exc).__name__)}, status=503)
+        ok = self.started
+        return web.json_response({"ok": ok, "db_ms": round((time.perf_counter() - t0) * 1000, 2)},
+                                 status=200 if ok else 503)
+
+    def _admin_only(self, request: web.Request) -> None:
+        """The admin API answers loopback callers only: it can send cards to everybody."""
+        try:
+            loopback = ip_address(request.remote or "").is_loopback
+        except ValueError:
+            loopback = False
+        if not loopback:
+            raise web.HTTPForbidden(text="admin API is only available from 127.0.0.1")
+
+    async def list_jobs(self, request: web.Request) -> web.Response:
+        self._admin_only(request)
+        return web.json_response(
+            [{"name": j.name, "label": j.label, "schedule": j.schedule} for j in self.jobs.jobs.values()]
+        )
+
+    async def run_job(self, request: web.Request) -> web.Response:
+        self._admin_only(request)
+        job = self.jobs.get(request.match_info["name"])
+        if job is None:
+            raise web.HTTPNotFound(text="没有这个定时任务")
+        async with self.db.session() as s, s.begin():
+            summary = await job.run(self.context(f"admin:{job.name}:{time.time_ns()}", s))
+        self.sender.wake()
+        return web.json_response({"ok": True, "summary": summary})

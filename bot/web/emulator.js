@@ -1,0 +1,140 @@
+// The emulator page: plays the platform's chat window against the bot's local channel.
+"use strict";
+const $ = (sel) => document.querySelector(sel);
+const chat = $("#chat");
+let person = null;
+let socket = null;
+
+function clientId() {
+  if (window.crypto && crypto.randomUUID) return crypto.randomUUID().replace(/-/g, "");
+  return Array.from({ length: 32 }, () => Math.floor(Math.random() * 16).toString(16)).join("");
+}
+
+function toast(text) {
+  const t = document.createElement("div");
+  t.className = "toast"; t.textContent = text; document.body.appendChild(t);
+  setTimeout(() => t.remove(), 2500);
+}
+
+function show(m) {
+  let el = document.getElementById("m" + m.id);
+  const fresh = !el;
+  if (fresh) { el = document.createElement("div"); el.id = "m" + m.id; }
+  el.className = "msg " + m.direction;
+  if (m.html) { el.innerHTML = m.html; } else {
+    el.innerHTML = ""; const b = document.createElement("div"); b.className = "bubble"; b.textContent = m.text; el.appendChild(b);
+  }
+  if (fresh) { chat.appendChild(el); chat.scrollTop = chat.scrollHeight; }
+}
+
+async function post(path, body) {
+  const r = await fetch(path, { method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify(body) });
+  if (!r.ok) toast(await r.text());
+  return r.ok;
+}
+
+async function choose(id) {
+  person = Number(id);
+  localStorage.setItem("actionflow.person", String(person));
+  chat.innerHTML = "";
+  document.body.dataset.live = "0";
+  connect();
+  const r = await fetch("/local/api/history?person=" + person);
+  (await r.json()).forEach(show); // show() is keyed by id, so a message seen on both paths appears once
+}
+
+function connect() {
+  if (socket) { socket.onclose = null; socket.close(); }
+  const proto = location.protocol === "https:" ? "wss" : "ws";
+  const me = person;
+  socket = new WebSocket(`${proto}://${location.host}/local/ws?person=${me}`);
+  socket.onmessage = (e) => show(JSON.parse(e.data));
+  socket.onopen = () => { document.body.dataset.live = "1"; };
+  socket.onclose = () => {
+    document.body.dataset.live = "0";
+    setTimeout(() => { if (person === me) connect(); }, 1000);
+  };
+}
+
+async function loadPeople() {
+  const people = await (await fetch("/local/api/people")).json();
+  const roles = { rep: "销售", supervisor: "主管", store_staff: "导购", store_manager: "店长", manager: "经理" };
+  const sel = $("#person");
+  sel.innerHTML = "";
+  for (const p of people) {
+    const o = document.createElement("option");
+    o.value = p.id; o.textContent = `${p.name}（${roles[p.role] || p.role}${p.region ? " · " + p.region : ""}）`;
+    sel.appendChild(o);
+  }
+  const saved = new URLSearchParams(location.search).get("person") || localStorage.getItem("actionflow.person");
+  if (saved && people.some((p) => String(p.id) === saved)) sel.value = saved;
+  if (people.length) await choose(sel.value);
+}
+
+$("#person").addEventListener("change", (e) => choose(e.target.value));
+
+$("#composer").addEventListener("submit", async (e) => {
+  e.preventDefault();
+  const text = $("#text").value.trim();
+  if (!text || person === null) return;
+  $("#text").value = "";
+  await post("/local/api/message", { person_id: person, client_id: clientId(), text });
+});
+
+$("#location").addEventListener("submit", async (e) => {
+  e.preventDefault();
+  await post("/local/api/location", { person_id: person, client_id: clientId(),
+    lat: Number($("#lat").value), lng: Number($("#lng").value) });
+});
+
+for (const kind of ["photo", "voice", "file"]) {
+  $("#" + kind).addEventListener("change", async (e) => {
+    const f = e.target.files[0]; if (!f) return;
+    const fd = new FormData();
+    fd.append("person_id", String(person)); fd.append("client_id", clientId());
+    fd.append("kind", kind === "photo" ? "image" : kind); fd.append("file", f);
+    const r = await fetch("/local/api/upload", { method: "POST", body: fd });
+    if (!r.ok) toast(await r.text());
+    e.target.value = "";
+  });
+}
+
+chat.addEventListener("click", async (e) => {
+  const btn = e.target.closest("button[data-action]");
+  if (!btn) return;
+  const card = btn.closest(".card");
+  btn.disabled = true;
+  await post("/local/api/action", { person_id: person, client_id: clientId(), card_id: card.dataset.cardId,
+    action: btn.dataset.action, value: "" });
+  btn.disabled = false;
+});
+
+chat.addEventListener("submit", async (e) => {
+  const form = e.target.closest("form.card-input");
+  if (!form) return;
+  e.preventDefault();
+  const card = form.closest(".card");
+  await post("/local/api/action", { person_id: person, client_id: clientId(), card_id: card.dataset.cardId,
+    action: form.dataset.action, value: form.querySelector("input").value });
+});
+
+async function loadJobs() {
+  const r = await fetch("/admin/api/jobs");
+  const jobs = r.ok ? await r.json() : [];
+  const ul = $("#jobs"); ul.innerHTML = "";
+  if (!jobs.length) { ul.innerHTML = "<li>没有定时任务</li>"; return; }
+  for (const j of jobs) {
+    const li = document.createElement("li");
+    const label = document.createElement("span");
+    label.innerHTML = `${j.label}<small>${j.schedule}</small>`;
+    const b = document.createElement("button"); b.className = "btn"; b.textContent = "运行"; b.dataset.job = j.name;
+    b.onclick = async () => {
+      const res = await fetch(`/admin/api/jobs/${encodeURIComponent(j.name)}/run`, { method: "POST" });
+      toast(res.ok ? (await res.json()).summary : await res.text());
+    };
+    li.append(label, b); ul.appendChild(li);
+  }
+}
+
+$("#admin-toggle").addEventListener("click", () => { const a = $("#admin"); a.hidden = !a.hidden; if (!a.hidden) loadJobs(); });
+loadPeople();

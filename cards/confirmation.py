@@ -1,0 +1,108 @@
+"""The confirmation card a rep gets after each message: the parsed record and one-tap fixes."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date
+
+from cards.model import Button, Card, Fact, Input
+
+TYPE_LABELS: dict[str, str] = {
+    "visit": "拜访",
+    "call": "电话",
+    "message": "消息",
+    "site_survey": "现场勘测",
+    "presentation": "方案演示",
+    "quote": "报价",
+    "objection": "异议处理",
+    "contract": "合同",
+    "payment": "回款",
+    "other": "其他",
+}
+WEEKDAYS = "一二三四五六日"
+
+
+def fmt_date(d: date | None) -> str:
+    return f"{d.isoformat()}（周{WEEKDAYS[d.weekday()]}）" if d else "未定"
+
+
+def fmt_money(v: int | None) -> str:
+    if v is None:
+        return ""
+    return f"{v / 10000:g}万元" if v >= 10000 else f"{v}元"
+
+
+@dataclass
+class ConfirmationView:
+    """Everything the card shows; built by the capture handler from the record and its customer."""
+
+    record_id: int
+    text: str
+    action_type: str
+    customer_name: str | None
+    next_touch: date | None
+    status: str = "draft"  # draft | confirmed
+    mode: str = "summary"  # summary | type | customer | date
+    contact: str | None = None
+    budget: int | None = None
+    expected_date: date | None = None
+    promised_date: date | None = None
+    needs: list[str] = field(default_factory=list)
+    candidates: list[tuple[str, str]] = field(default_factory=list)  # (customer id, name)
+    autofill: list[Fact] = field(default_factory=list)  # customer history: needs, quote range, open checks
+    low_confidence: bool = False
+    problem: str = ""  # why the last press was refused, shown in the card
+
+
+def build_confirmation(v: ConfirmationView) -> Card:
+    facts = [
+        Fact("客户", v.customer_name or "未识别"),
+        Fact("动作", TYPE_LABELS.get(v.action_type, v.action_type)),
+        Fact("下次跟进", fmt_date(v.next_touch)),
+    ]
+    if v.contact:
+        facts.append(Fact("联系人", v.contact))
+    if v.budget is not None:
+        facts.append(Fact("客户预算", fmt_money(v.budget)))
+    if v.expected_date:
+        facts.append(Fact("客户期望", fmt_date(v.expected_date)))
+    if v.promised_date:
+        facts.append(Fact("我方承诺", fmt_date(v.promised_date)))
+    if v.needs:
+        facts.append(Fact("需求", "、".join(v.needs)))
+    facts.extend(v.autofill)
+    lines = [f"原话：{v.text[:200]}"]
+
+    if v.status == "confirmed":
+        return Card(kind="confirmation", title="✅ 已记录", color="green", facts=facts, lines=lines,
+                    note=f"记录 #{v.record_id} 已确认")
+
+    buttons: list[Button]
+    inputs: list[Input] = []
+    subtitle = "请确认，或一键修改"
+    if v.mode == "type":
+        subtitle = "选择动作类型"
+        buttons = [Button(f"type:{t}", label) for t, label in TYPE_LABELS.items()]
+        buttons.append(Button("back", "返回"))
+    elif v.mode == "customer":
+        subtitle = "选择客户" if v.candidates else "没有候选客户，请在消息里写客户全称"
+        buttons = [Button(f"customer:{cid}", name) for cid, name in v.candidates]
+        buttons.append(Button("back", "返回"))
+    elif v.mode == "date":
+        subtitle = "选择下次跟进日期"
+        inputs = [Input("next_touch", "date", "下次跟进", "next_touch",
+                        v.next_touch.isoformat() if v.next_touch else "")]
+        buttons = [Button("next_touch:none", "不设日期"), Button("back", "返回")]
+    else:
+        buttons = [
+            Button("confirm", "确认", "primary"),
+            Button("edit:type", "改类型"),
+            Button("edit:customer", "改客户"),
+            Button("edit:date", "改下次跟进"),
+        ]
+        if v.low_confidence:
+            subtitle = "没有完全看懂，请核对后确认"
+    note = v.problem
+    color = "yellow" if (v.low_confidence or v.problem) else "blue"
+    return Card(kind="confirmation", title="📝 动作记录待确认", color=color, subtitle=subtitle,
+                facts=facts, lines=lines, buttons=buttons, inputs=inputs, note=note)

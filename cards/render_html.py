@@ -1,0 +1,42 @@
+"""Card → HTML for the local chat emulator. Everything user-supplied is escaped."""
+
+from __future__ import annotations
+
+from html import escape
+
+from cards.model import Card
+
+
+def render_html(card: Card) -> str:
+    e = escape
+    parts = [
+        f'<div class="card card-{e(card.color)}" data-card-id="{e(card.card_id)}" data-kind="{e(card.kind)}">',
+        f'<div class="card-title">{e(card.title)}</div>',
+    ]
+    if card.subtitle:
+        parts.append(f'<div class="card-subtitle">{e(card.subtitle)}</div>')
+    if card.facts:
+        parts.append('<dl class="card-facts">')
+        for f in card.facts:
+            parts.append(f"<dt>{e(f.label)}</dt><dd>{e(f.value)}</dd>")
+        parts.append("</dl>")
+    for line in card.lines:
+        parts.append(f'<div class="card-line">{e(line)}</div>')
+    for i in card.inputs:
+        typ = "date" if i.kind == "date" else "text"
+        parts.append(
+            f'<form class="card-input" data-action="{e(i.action)}">'
+            f"<label>{e(i.label)} <input type=\"{typ}\" name=\"{e(i.name)}\" value=\"{e(i.value)}\"></label>"
+            f'<button type="submit" class="btn btn-primary">确定</button></form>'
+        )
+    if card.buttons:
+        parts.append('<div class="card-buttons">')
+        for b in card.buttons:
+            parts.append(
+                f'<button class="btn btn-{e(b.style)}" data-action="{e(b.action)}">{e(b.label)}</button>'
+            )
+        parts.append("</div>")
+    if card.note:
+        parts.append(f'<div class="card-note">{e(card.note)}</div>')
+    parts.append("</div>")
+    return "".join(parts)

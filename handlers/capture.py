@@ -1,0 +1,184 @@
+"""Capture: a rep's message becomes a draft action record plus a confirmation card.
+
+The tagger sits behind ``understand`` so it can be swapped; the card offers one-tap fixes and
+asks instead of guessing when the tagger is unsure.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+
+from sqlalchemy import select
+
+from cards.confirmation import TYPE_LABELS, ConfirmationView, build_confirmation, fmt_money
+from cards.model import Card, Fact
+from handlers.context import Context
+from handlers.event import Event
+from handlers.understanding import Understanding, understand
+from storage.models import ActionRecord, ActionType, Customer, Person, RecordStatus
+from storage.models import Card as CardRow
+
+CANDIDATE_LIMIT = 6
+MAX_NEXT_TOUCH_DAYS = 366
+
+
+async def capture_text(ctx: Context, person: Person, event: Event, inbox_id: int | None) -> ActionRecord:
+    """Tag the text, store a draft record, and queue its confirmation card."""
+    directory = await ctx.directory.get(ctx.session)
+    u: Understanding = understand(event.text, event.sent_at.astimezone(ctx.settings.tz), directory)
+    record = ActionRecord(
+        type=ActionType(u.action_type), customer_id=u.customer_id, rep_id=_id(person), text=event.text,
+        source_event_id=inbox_id, next_touch=u.next_touch, budget=u.budget, expected_date=u.expected_date,
+        promised_date=u.promised_date, contact=u.contact, contact_role=u.contact_role, needs=list(u.needs),
+        tags=list(u.tags), confidence=u.confidence, status=RecordStatus.draft, created_at=ctx.now(),
+    )
+    ctx.session.add(record)
+    await ctx.session.flush()
+    low = u.confidence < ctx.settings.confidence_threshold or u.customer_id is None
+    view = {"mode": "customer" if u.customer_id is None else "summary", "candidates": u.customer_candidates,
+            "low": low}
+    card = await confirmation_card(ctx, record, view)
+    await ctx.send_card(card, person_id=_id(person), subject={"record_id": record.id}, view=view)
+    return record
+
+
+async def confirmation_card(
+    ctx: Context, record: ActionRecord, view: dict[str, object], problem: str = ""
+) -> Card:
+    customer = await ctx.session.get(Customer, record.customer_id) if record.customer_id else None
+    v = ConfirmationView(
+        record_id=_id(record), text=record.text, action_type=record.type.value,
+        customer_name=customer.name if customer else None, next_touch=record.next_touch,
+        status="confirmed" if record.status == RecordStatus.confirmed else "draft",
+        mode=str(view.get("mode", "summary")), contact=_contact(record), budget=record.budget,
+        expected_date=record.expected_date, promised_date=record.promised_date, needs=list(record.needs),
+        candidates=await _candidates(ctx, record, list(view.get("candidates") or [])),  # type: ignore[call-overload]
+        autofill=await _autofill(ctx, record), low_confidence=bool(view.get("low")), problem=problem,
+    )
+    return build_confirmation(v)
+
+
+def _contact(r: ActionRecord) -> str | None:
+    if r.contact and r.contact_role:
+        return f"{r.contact}（{r.contact_role}）"
+    return r.contact
+
+
+async def _candidates(ctx: Context, record: ActionRecord, ids: list[str]) -> list[tuple[str, str]]:
+    """Tagger candidates first, then the rep's own most recently touched customers."""
+    out: list[tuple[str, str]] = []
+    for cid in ids:
+        c = await ctx.session.get(Customer, cid)
+        if c:
+            out.append((c.id, c.name))
+    q = (
+        select(Customer)
+        .where(Customer.owner_id == record.rep_id)
+        .order_by(Customer.last_action_at.desc().nullslast(), Customer.id)
+        .limit(CANDIDATE_LIMIT)
+    )
+    for c in (await ctx.session.execute(q)).scalars():
+        if all(c.id != cid for cid, _ in out):
+            out.append((c.id, c.name))
+    return out[:CANDIDATE_LIMIT]
+
+
+async def _autofill(ctx: Context, record: ActionRecord) -> list[Fact]:
+    """The customer's last 3 need keywords and their budget range from earlier records."""
+    if not record.customer_id:
+        return []
+    q = (
+        select(ActionRecord)
+        .where(ActionRecord.customer_id == record.customer_id, ActionRecord.id != record.id,
+               ActionRecord.status != RecordStatus.rejected)
+        .order_by(ActionRecord.created_at.desc())
+        .limit(50)
+    )
+    history = (await ctx.session.execute(q)).scalars().all()
+    needs: list[str] = []
+    for r in history:
+        for n in r.needs:
+            if n not in needs:
+                needs.append(n)
+    budgets = [r.budget for r in history if r.budget]
+    facts = []
+    if needs:
+        facts.append(Fact("历史需求", "、".join(needs[:3])))
+    if budgets:
+        lo, hi = min(budgets), max(budgets)
+        facts.append(Fact("历史预算", fmt_money(lo) if lo == hi else f"{fmt_money(lo)}–{fmt_money(hi)}"))
+    return facts
+
+
+async def on_confirmation_action(ctx: Context, row: CardRow, presser: Person, action: str, value: str) -> None:
+    """Apply one press; only the rep who wrote the record may change it."""
+    record = await ctx.session.get(ActionRecord, row.subject.get("record_id"))
+    if record is None:
+        await ctx.send_text("这条记录已不存在。", person_id=_id(presser))
+        return
+    if presser.id != record.rep_id:
+        owner = await ctx.session.get(Person, record.rep_id)
+        await ctx.send_text(f"⛔ 这张卡片只能由{owner.name if owner else '记录人'}本人操作，未做任何修改。",
+                            person_id=_id(presser))
+        return
+    view = dict(row.view)
+    if record.status == RecordStatus.confirmed and action != "noop":
+        await ctx.send_text("这条记录已经确认过了。", person_id=_id(presser))
+        return
+    problem = ""
+    kind, _, arg = action.partition(":")
+    if kind == "confirm":
+        if record.customer_id is None and record.type != ActionType.other:
+            problem = "请先选择客户再确认"
+            view["mode"] = "customer"
+        else:
+            record.status = RecordStatus.confirmed
+            record.confirmed_at = ctx.now()
+            if record.customer_id:
+                customer = await ctx.session.get(Customer, record.customer_id)
+                if customer is not None:
+                    customer.last_action_at = ctx.now()
+    elif kind == "edit" and arg in ("type", "customer", "date"):
+        view["mode"] = arg
+    elif kind == "back":
+        view["mode"] = "summary"
+    elif kind == "type" and arg in TYPE_LABELS:
+        record.type = ActionType(arg)
+        view["mode"] = "summary"
+    elif kind == "customer" and await _offered(ctx, record, view, arg):
+        record.customer_id = arg
+        view["mode"] = "summary"
+        view["low"] = False
+    elif kind == "next_touch":
+        parsed = _parse_day(value if not arg else arg)
+        if parsed is False or (parsed and not 0 <= (parsed - ctx.today()).days <= MAX_NEXT_TOUCH_DAYS):
+            problem = "日期不对：请选今天起一年内的日期"
+        else:
+            record.next_touch = parsed or None
+            view["mode"] = "summary"
+    else:
+        await ctx.send_text("⛔ 这个按钮已失效，请用卡片上当前的按钮。", person_id=_id(presser))
+        return
+    row.view = view
+    ctx.session.add(record)
+    await ctx.update_card(row, await confirmation_card(ctx, record, view, problem))
+
+
+async def _offered(ctx: Context, record: ActionRecord, view: dict[str, object], cid: str) -> bool:
+    """A customer press counts only if that customer was on the card (never trust client values)."""
+    offered = await _candidates(ctx, record, list(view.get("candidates") or []))  # type: ignore[call-overload]
+    return any(cid == c for c, _ in offered)
+
+
+def _parse_day(value: str) -> date | None | bool:
+    if value == "none":
+        return None
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        return False
+
+
+def _id(obj: Person | ActionRecord) -> int:
+    assert obj.id is not None
+    return obj.id

@@ -1,0 +1,29 @@
+"""The customer directory the tagger matches against, rebuilt only when customers change."""
+
+from __future__ import annotations
+
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from handlers.understanding import Customer as DirCustomer
+from handlers.understanding import Directory
+from storage.models import Customer
+
+
+class DirectoryCache:
+    """Building a Directory loads jieba's user dictionary: do it once per change, not per message."""
+
+    def __init__(self) -> None:
+        self._version: tuple[int, object] | None = None
+        self._directory: Directory | None = None
+
+    async def get(self, session: AsyncSession) -> Directory:
+        version = tuple((await session.execute(select(func.count(), func.max(Customer.created_at)))).one())
+        if self._directory is None or version != self._version:
+            rows = (await session.execute(select(Customer))).scalars().all()
+            self._directory = Directory(
+                DirCustomer(id=c.id, name=c.name, aliases=tuple(c.aliases), address=c.address, lat=c.lat, lng=c.lng)
+                for c in rows
+            )
+            self._version = version  # type: ignore[assignment]
+        return self._directory

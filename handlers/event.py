@@ -1,0 +1,55 @@
+"""The platform-neutral Event every channel produces and every handler consumes."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+from pydantic import BaseModel, Field
+
+
+class EventKind(StrEnum):
+    text = "text"
+    image = "image"
+    voice = "voice"
+    file = "file"
+    location = "location"
+    card_action = "card_action"
+    enter = "enter"  # the user opened the bot's chat
+    other = "other"
+
+
+class Media(BaseModel):
+    """A file the platform holds; ``ref`` is the platform's id (media_id, file_key, download code)."""
+
+    ref: str
+    name: str = ""
+    mime: str = ""
+    path: str | None = None  # set once downloaded into our media store
+
+
+class Location(BaseModel):
+    lat: float = Field(ge=-90, le=90)
+    lng: float = Field(ge=-180, le=180)
+    label: str = ""
+
+
+class CardAction(BaseModel):
+    card_id: str = Field(max_length=64)
+    action: str = Field(max_length=64)
+    value: str = Field("", max_length=500)
+    response_code: str | None = None  # WeCom: single-use token for update_template_card
+
+
+class Event(BaseModel):
+    platform: str
+    event_id: str = Field(max_length=200)
+    kind: EventKind
+    sender: str = Field(max_length=200)  # the platform's user id
+    sent_at: datetime
+    text: str = Field("", max_length=20000)
+    media: Media | None = None
+    location: Location | None = None
+    action: CardAction | None = None
+    extra: dict[str, Any] = Field(default_factory=dict)

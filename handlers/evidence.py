@@ -1,0 +1,50 @@
+"""Photos, voice files and locations: kept as evidence on the rep's latest record of the day."""
+
+from __future__ import annotations
+
+from datetime import datetime, time, timedelta
+from typing import Any
+
+from sqlalchemy import select
+
+from handlers.context import Context
+from handlers.event import Event, EventKind
+from storage.models import ActionRecord, Person
+
+KIND_LABELS = {EventKind.image: "照片", EventKind.voice: "语音", EventKind.file: "文件", EventKind.location: "定位"}
+
+
+async def latest_record_today(ctx: Context, rep_id: int) -> ActionRecord | None:
+    start_local = datetime.combine(ctx.today(), time.min, tzinfo=ctx.settings.tz)
+    q = (
+        select(ActionRecord)
+        .where(ActionRecord.rep_id == rep_id, ActionRecord.created_at >= start_local,
+               ActionRecord.created_at < start_local + timedelta(days=1))
+        .order_by(ActionRecord.created_at.desc(), ActionRecord.id.desc())
+        .limit(1)
+    )
+    return (await ctx.session.execute(q)).scalar_one_or_none()
+
+
+def evidence_entry(event: Event) -> dict[str, Any]:
+    entry: dict[str, Any] = {"kind": event.kind.value, "event_id": event.event_id, "at": event.sent_at.isoformat()}
+    if event.media:
+        entry.update(ref=event.media.ref, name=event.media.name, path=event.media.path, mime=event.media.mime)
+    if event.location:
+        entry.update(lat=event.location.lat, lng=event.location.lng, label=event.location.label)
+    return entry
+
+
+async def attach_evidence(ctx: Context, person: Person, event: Event) -> ActionRecord | None:
+    """Attach to today's latest record; with none, keep nothing and tell the rep what to do."""
+    assert person.id is not None
+    label = KIND_LABELS.get(event.kind, "附件")
+    record = await latest_record_today(ctx, person.id)
+    if record is None:
+        await ctx.send_text(f"{label}已收到。今天还没有动作记录，请先发一句文字说明这次客户接触，再补发{label}。",
+                            person_id=person.id)
+        return None
+    record.evidence = [*record.evidence, evidence_entry(event)]
+    ctx.session.add(record)
+    await ctx.send_text(f"📎 {label}已作为凭证附到记录 #{record.id}。", person_id=person.id)
+    return record

@@ -1,0 +1,32 @@
+"""Who is talking: platform identity → person, and the supervisor chain used for authorization."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from storage.models import Identity, Person
+
+
+async def resolve(session: AsyncSession, platform: str, external_id: str) -> Person | None:
+    q = (
+        select(Person)
+        .join(Identity, Identity.person_id == Person.id)
+        .where(Identity.platform == platform, Identity.external_id == external_id, Person.active.is_(True))
+    )
+    return (await session.execute(q)).scalar_one_or_none()
+
+
+async def supervisor_chain(session: AsyncSession, person_id: int, max_depth: int = 8) -> list[Person]:
+    """The person's supervisor, their supervisor, … (cycle-safe)."""
+    chain: list[Person] = []
+    seen = {person_id}
+    current = await session.get(Person, person_id)
+    while current is not None and current.supervisor_id and len(chain) < max_depth:
+        if current.supervisor_id in seen:
+            break
+        seen.add(current.supervisor_id)
+        current = await session.get(Person, current.supervisor_id)
+        if current is not None:
+            chain.append(current)
+    return chain

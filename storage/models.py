@@ -1,0 +1,237 @@
+"""The tables. Names are the product's words; every time column is UTC.
+
+Three tables carry the "nothing lost, nothing doubled" promise: ``InboxEvent`` (in), ``OutboxMessage``
+(out) and ``JobRun`` (time). Each has a unique key that turns a repeat into a no-op.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from enum import StrEnum
+from typing import Any
+
+from sqlalchemy import Column, Index, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+from storage.types import JSONType, UTCDateTime, utcnow
+
+
+def _ts(nullable: bool = True, index: bool = False) -> Any:
+    return Field(default=None, sa_column=Column(UTCDateTime(), nullable=nullable, index=index))
+
+
+def _created() -> Any:
+    return Field(default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False))
+
+
+def _json(default: Any) -> Any:
+    return Field(default_factory=default, sa_column=Column(JSONType, nullable=False))
+
+
+class Role(StrEnum):
+    rep = "rep"
+    supervisor = "supervisor"
+    store_staff = "store_staff"
+    store_manager = "store_manager"
+    manager = "manager"
+
+
+ROLE_LABELS = {
+    Role.rep: "销售",
+    Role.supervisor: "主管",
+    Role.store_staff: "导购",
+    Role.store_manager: "店长",
+    Role.manager: "经理",
+}
+
+
+class Person(SQLModel, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    name: str
+    role: Role
+    supervisor_id: int | None = Field(default=None, foreign_key="person.id", index=True)
+    region: str | None = None
+    active: bool = True
+    created_at: datetime = _created()
+
+
+class Identity(SQLModel, table=True):
+    """Which platform account is which person (platform + external user id)."""
+
+    __table_args__ = (UniqueConstraint("platform", "external_id"),)
+    id: int | None = Field(default=None, primary_key=True)
+    platform: str
+    external_id: str
+    person_id: int = Field(foreign_key="person.id", index=True)
+
+
+class Customer(SQLModel, table=True):
+    id: str = Field(primary_key=True)
+    name: str = Field(index=True)
+    aliases: list[str] = _json(list)
+    address: str = ""
+    lat: float | None = None
+    lng: float | None = None
+    stage: str = "初步接触"
+    industry: str | None = None
+    owner_id: int | None = Field(default=None, foreign_key="person.id", index=True)
+    created_at: datetime = _created()
+    last_action_at: datetime | None = _ts()
+
+
+class Contact(SQLModel, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    customer_id: str = Field(foreign_key="customer.id", index=True)
+    name: str
+    phone: str | None = None
+    role: str | None = None
+
+
+class ActionType(StrEnum):
+    call = "call"
+    message = "message"
+    visit = "visit"
+    site_survey = "site_survey"
+    presentation = "presentation"
+    quote = "quote"
+    objection = "objection"
+    contract = "contract"
+    payment = "payment"
+    other = "other"
+
+
+ACTION_TYPE_LABELS = {
+    ActionType.call: "电话",
+    ActionType.message: "消息",
+    ActionType.visit: "拜访",
+    ActionType.site_survey: "现场勘测",
+    ActionType.presentation: "方案演示",
+    ActionType.quote: "报价",
+    ActionType.objection: "异议处理",
+    ActionType.contract: "合同",
+    ActionType.payment: "回款",
+    ActionType.other: "其他",
+}
+
+
+class RecordStatus(StrEnum):
+    draft = "draft"  # parsed, waiting for the rep's confirmation
+    confirmed = "confirmed"
+    to_verify = "to_verify"  # 待核实
+    rejected = "rejected"
+
+
+class ActionRecord(SQLModel, table=True):
+    __tablename__ = "action_record"
+    __table_args__ = (Index("ix_action_record_rep_created", "rep_id", "created_at"),)
+    id: int | None = Field(default=None, primary_key=True)
+    type: ActionType
+    customer_id: str | None = Field(default=None, foreign_key="customer.id", index=True)
+    rep_id: int = Field(foreign_key="person.id")
+    text: str
+    source_event_id: int | None = Field(default=None, foreign_key="inbox_event.id", index=True)
+    next_touch: date | None = Field(default=None, index=True)
+    budget: int | None = None
+    expected_date: date | None = None
+    promised_date: date | None = None
+    contact: str | None = None
+    contact_role: str | None = None
+    needs: list[str] = _json(list)
+    tags: list[str] = _json(list)
+    evidence: list[dict[str, Any]] = _json(list)
+    status: RecordStatus = RecordStatus.draft
+    confidence: float = 0.0
+    created_at: datetime = _created()
+    confirmed_at: datetime | None = _ts()
+
+
+class Card(SQLModel, table=True):
+    """A card we sent. Its id is the opaque token buttons carry; meaning and permissions live here."""
+
+    id: str = Field(primary_key=True)
+    kind: str = Field(index=True)
+    audience_id: int = Field(foreign_key="person.id", index=True)
+    subject: dict[str, Any] = _json(dict)  # what the card is about, e.g. {"record_id": 12}
+    state: str = "open"
+    view: dict[str, Any] = _json(dict)  # view-local choices, e.g. which picker is open
+    platform: str
+    refs: dict[str, Any] = _json(dict)  # platform message references for later updates
+    version: int = 1
+    created_at: datetime = _created()
+    updated_at: datetime = _created()
+
+
+class InboxStatus(StrEnum):
+    received = "received"
+    done = "done"
+    failed = "failed"
+
+
+class InboxEvent(SQLModel, table=True):
+    __tablename__ = "inbox_event"
+    __table_args__ = (UniqueConstraint("platform", "event_id"),)
+    id: int | None = Field(default=None, primary_key=True)
+    platform: str
+    event_id: str
+    kind: str
+    payload: dict[str, Any] = _json(dict)
+    status: InboxStatus = Field(default=InboxStatus.received, index=True)
+    attempts: int = 0
+    error: str | None = None
+    received_at: datetime = _created()
+    handled_at: datetime | None = _ts()
+
+
+class OutboxStatus(StrEnum):
+    pending = "pending"
+    sending = "sending"  # the call may have reached the platform; a retry reuses the same key
+    sent = "sent"
+    failed = "failed"
+
+
+class OutboxMessage(SQLModel, table=True):
+    __tablename__ = "outbox_message"
+    __table_args__ = (Index("ix_outbox_due", "status", "next_attempt_at"),)
+    id: int | None = Field(default=None, primary_key=True)
+    idempotency_key: str = Field(unique=True)
+    platform: str
+    recipient: str  # platform user id (or chat id)
+    person_id: int | None = Field(default=None, foreign_key="person.id")
+    op: str = "send"  # send | update
+    card_id: str | None = Field(default=None, foreign_key="card.id", index=True)
+    body: dict[str, Any] = _json(dict)  # {"text": …} or {"card": neutral card dict}
+    status: OutboxStatus = OutboxStatus.pending
+    attempts: int = 0
+    next_attempt_at: datetime = _created()
+    platform_message_id: str | None = None
+    last_error: str | None = None
+    created_at: datetime = _created()
+    sent_at: datetime | None = _ts()
+
+
+class JobRun(SQLModel, table=True):
+    """A claim on one scheduled run; the unique key stops a restart or a second node from repeating it."""
+
+    __tablename__ = "job_run"
+    __table_args__ = (UniqueConstraint("job", "local_date", "scope"),)
+    id: int | None = Field(default=None, primary_key=True)
+    job: str
+    local_date: date
+    scope: str = "org"
+    status: str = "running"
+    started_at: datetime = _created()
+    finished_at: datetime | None = _ts()
+    detail: dict[str, Any] = _json(dict)
+
+
+class LocalChatMessage(SQLModel, table=True):
+    """The emulator's side of the conversation: what a real platform would show in the chat window."""
+
+    __tablename__ = "local_chat_message"
+    id: int | None = Field(default=None, primary_key=True)
+    person_id: int = Field(foreign_key="person.id", index=True)
+    direction: str  # in | out
+    body: dict[str, Any] = _json(dict)
+    card_id: str | None = Field(default=None, index=True)
+    delivery_key: str | None = Field(default=None, unique=True)
+    created_at: datetime = _created()

@@ -1,0 +1,107 @@
+"""Outbox queries: enqueue in the caller's transaction, claim with a lease, record the result.
+
+Enqueueing inside the same transaction as the domain change means a record and its card are
+committed together or not at all. The idempotency key is stored before any platform call.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import or_, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from storage.models import OutboxMessage, OutboxStatus
+from storage.upsert import insert_ignore
+
+# New messages are due at once whatever clock the handler ran on (tests travel in time; the sender
+# keeps real time for leases and backoff).
+DUE_NOW = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+async def enqueue(
+    session: AsyncSession,
+    *,
+    key: str,
+    platform: str,
+    recipient: str,
+    body: dict[str, Any],
+    now: datetime,
+    person_id: int | None = None,
+    op: str = "send",
+    card_id: str | None = None,
+) -> bool:
+    """Add a message unless its key exists; returns False for a repeat."""
+    values = dict(
+        idempotency_key=key,
+        platform=platform,
+        recipient=recipient,
+        person_id=person_id,
+        op=op,
+        card_id=card_id,
+        body=body,
+        status=OutboxStatus.pending,
+        attempts=0,
+        next_attempt_at=DUE_NOW,
+        created_at=now,
+    )
+    return await insert_ignore(session, OutboxMessage, values)
+
+
+async def due(session: AsyncSession, now: datetime, limit: int = 200) -> Sequence[OutboxMessage]:
+    """Pending messages whose time has come, and sends whose lease ran out (a crashed sender)."""
+    q = (
+        select(OutboxMessage)
+        .where(
+            or_(OutboxMessage.status == OutboxStatus.pending, OutboxMessage.status == OutboxStatus.sending),
+            OutboxMessage.next_attempt_at <= now,
+        )
+        .order_by(OutboxMessage.id)
+        .limit(limit)
+    )
+    return (await session.execute(q)).scalars().all()
+
+
+async def claim(session: AsyncSession, msg: OutboxMessage, now: datetime, lease_s: float) -> bool:
+    """Mark ``sending`` with a lease; only one sender wins the row."""
+    res = await session.execute(
+        update(OutboxMessage)
+        .where(
+            OutboxMessage.id == msg.id,
+            OutboxMessage.attempts == msg.attempts,
+            OutboxMessage.status.in_([OutboxStatus.pending, OutboxStatus.sending]),
+        )
+        .values(
+            status=OutboxStatus.sending,
+            attempts=msg.attempts + 1,
+            next_attempt_at=now + timedelta(seconds=lease_s),
+        )
+    )
+    return bool(res.rowcount)
+
+
+async def mark_sent(session: AsyncSession, msg_id: int, now: datetime, platform_message_id: str | None) -> None:
+    await session.execute(
+        update(OutboxMessage)
+        .where(OutboxMessage.id == msg_id)
+        .values(status=OutboxStatus.sent, sent_at=now, platform_message_id=platform_message_id, last_error=None)
+    )
+
+
+async def mark_retry(session: AsyncSession, msg_id: int, at: datetime, error: str, failed: bool) -> None:
+    await session.execute(
+        update(OutboxMessage)
+        .where(OutboxMessage.id == msg_id)
+        .values(
+            status=OutboxStatus.failed if failed else OutboxStatus.pending,
+            next_attempt_at=at,
+            last_error=error[:500],
+        )
+    )
+
+
+async def defer(session: AsyncSession, msg_id: int, at: datetime) -> None:
+    """Push a message back before claiming it (rate limit reached, its card not yet sent)."""
+    await session.execute(update(OutboxMessage).where(OutboxMessage.id == msg_id).values(next_attempt_at=at))
