@@ -72,7 +72,7 @@ def measure(mode: str, events: int, concurrency: int, dispatch: bool = False) ->
     with tempfile.TemporaryDirectory() as tmp:
         proc = subprocess.Popen(
             [sys.executable, "-m", "bench.ingest_server", mode, str(port), tmp, "1" if dispatch else "0"],
-            cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT)},
+            cwd=ROOT, env={**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")])},
         )
         try:
             url = f"http://127.0.0.1:{port}/local/api/message"

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, timedelta
 
 from cards.model import Button, Card, Fact, Input
 
@@ -52,6 +52,15 @@ class ConfirmationView:
     autofill: list[Fact] = field(default_factory=list)  # customer history: needs, quote range, open checks
     low_confidence: bool = False
     problem: str = ""  # why the last press was refused, shown in the card
+    today: date | None = None  # for quick-date buttons (platforms without a date picker use only these)
+
+
+def quick_dates(today: date | None) -> list[tuple[str, date]]:
+    """明天 / 后天 / 下周一: one tap instead of a date picker."""
+    if today is None:
+        return []
+    next_monday = today + timedelta(days=7 - today.weekday())
+    return [("明天", today + timedelta(days=1)), ("后天", today + timedelta(days=2)), ("下周一", next_monday)]
 
 
 def build_confirmation(v: ConfirmationView) -> Card:
@@ -92,7 +101,8 @@ def build_confirmation(v: ConfirmationView) -> Card:
         subtitle = "选择下次跟进日期"
         inputs = [Input("next_touch", "date", "下次跟进", "next_touch",
                         v.next_touch.isoformat() if v.next_touch else "")]
-        buttons = [Button("next_touch:none", "不设日期"), Button("back", "返回")]
+        buttons = [Button(f"next_touch:{d.isoformat()}", label) for label, d in quick_dates(v.today)]
+        buttons += [Button("next_touch:none", "不设日期"), Button("back", "返回")]
     else:
         buttons = [
             Button("confirm", "确认", "primary"),

@@ -54,6 +54,7 @@ async def confirmation_card(
         expected_date=record.expected_date, promised_date=record.promised_date, needs=list(record.needs),
         candidates=await _candidates(ctx, record, list(view.get("candidates") or [])),  # type: ignore[call-overload]
         autofill=await _autofill(ctx, record), low_confidence=bool(view.get("low")), problem=problem,
+        today=ctx.today(),
     )
     return build_confirmation(v)
 

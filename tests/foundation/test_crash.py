@@ -40,7 +40,7 @@ def workdir(tmp_path: Path) -> Iterator[Path]:
 
 
 def run(cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")])}
     return subprocess.run([sys.executable, *args], cwd=cwd, env=env, capture_output=True, text=True, timeout=120)
 
 
@@ -61,7 +61,7 @@ class Server:
 
     def __init__(self, cwd: Path) -> None:
         self.port = free_port()
-        env = {**os.environ, "PYTHONPATH": str(ROOT)}
+        env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")])}
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "bot.cli", "--config", "config.yaml", "serve", "--port", str(self.port)],
             cwd=cwd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,

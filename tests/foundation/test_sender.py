@@ -1,0 +1,112 @@
+"""The outbox sender against a real (test) channel: retries with backoff, pacing, ordering, give-up."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import select
+
+from bot.channels.base import Channel, ChannelError, Delivery
+from bot.ratelimit import RateLimiter
+from bot.sender import Sender
+from handlers.clock import SystemClock
+from storage import outbox
+from storage.db import Database
+from storage.models import OutboxMessage, OutboxStatus
+from tests.conftest import make_config
+
+
+class FlakyChannel(Channel):
+    """Fails the first ``failures`` calls the way a throttled platform does, then accepts."""
+
+    name = "flaky"
+
+    def __init__(self, failures: int, retryable: bool = True, limiter: RateLimiter | None = None) -> None:
+        self.failures = failures
+        self.retryable = retryable
+        self.limiter = limiter or RateLimiter([])
+        self.accepted: list[str] = []
+        self.calls = 0
+
+    async def deliver(self, msg: OutboxMessage) -> Delivery:
+        self.calls += 1
+        if self.calls <= self.failures:
+            raise ChannelError("45009 api freq out of limit", retryable=self.retryable, retry_after=0.01)
+        self.accepted.append(msg.body["text"])
+        return Delivery(message_id=f"m{self.calls}")
+
+    async def update_card(self, msg: OutboxMessage, refs: dict[str, Any]) -> Delivery:
+        raise NotImplementedError
+
+
+async def _setup(tmp_path: Path, channel: Channel, texts: list[str], **outbox_cfg: Any) -> tuple[Database, Sender]:
+    cfg = make_config(tmp_path, outbox=outbox_cfg)
+    db = Database(cfg.database.url)
+    await db.migrate()
+    async with db.session() as s, s.begin():
+        for i, t in enumerate(texts):
+            await outbox.enqueue(s, key=f"k{i}", platform="flaky", recipient="u1", body={"text": t},
+                                 now=datetime.now(UTC))
+    return db, Sender(db, {"flaky": channel}, SystemClock(), cfg.outbox)
+
+
+async def _drain(sender: Sender, rounds: int = 200) -> None:
+    import asyncio
+
+    for _ in range(rounds):
+        await sender.tick()
+        await asyncio.sleep(0.01)
+
+
+async def _rows(db: Database) -> list[OutboxMessage]:
+    async with db.session() as s:
+        return list((await s.execute(select(OutboxMessage).order_by(OutboxMessage.id))).scalars())
+
+
+async def test_throttled_sends_are_retried_in_order(tmp_path: Path) -> None:
+    ch = FlakyChannel(failures=2)
+    db, sender = await _setup(tmp_path, ch, ["一", "二", "三"])
+    await _drain(sender)
+    assert ch.accepted == ["一", "二", "三"]
+    rows = await _rows(db)
+    assert [r.status for r in rows] == [OutboxStatus.sent] * 3
+    assert rows[0].attempts == 3 and rows[0].platform_message_id == "m3"
+    await db.close()
+
+
+async def test_permanent_error_fails_without_retry(tmp_path: Path) -> None:
+    ch = FlakyChannel(failures=1, retryable=False)
+    db, sender = await _setup(tmp_path, ch, ["一"])
+    await _drain(sender, 20)
+    [row] = await _rows(db)
+    assert row.status == OutboxStatus.failed and row.attempts == 1 and "45009" in (row.last_error or "")
+    await db.close()
+
+
+async def test_gives_up_after_max_attempts(tmp_path: Path) -> None:
+    ch = FlakyChannel(failures=100)
+    db, sender = await _setup(tmp_path, ch, ["一"], max_attempts=3)
+    await _drain(sender, 100)
+    [row] = await _rows(db)
+    assert row.status == OutboxStatus.failed and row.attempts == 3
+    await db.close()
+
+
+async def test_rate_limit_paces_instead_of_dropping(tmp_path: Path) -> None:
+    ch = FlakyChannel(failures=0, limiter=RateLimiter([(2, 0.3)]))
+    db, sender = await _setup(tmp_path, ch, ["1", "2", "3", "4", "5"])
+    await sender.tick()
+    assert ch.accepted == ["1", "2"]  # the budget is spent; the rest wait instead of being sent and dropped
+    await _drain(sender)
+    assert ch.accepted == ["1", "2", "3", "4", "5"]
+    await db.close()
+
+
+def test_rate_limiter_windows() -> None:
+    rl = RateLimiter([(30, 60), (1000, 3600)])
+    assert all(rl.reserve("u", float(i)) == 0 for i in range(30))
+    wait = rl.reserve("u", 30.0)
+    assert 29.9 < wait <= 30.0  # the first of the 30 leaves the minute window at t=60
+    assert rl.reserve("other", 30.0) == 0
