@@ -169,10 +169,11 @@ class InboxStatus(StrEnum):
 
 class InboxEvent(SQLModel, table=True):
     __tablename__ = "inbox_event"
-    __table_args__ = (UniqueConstraint("platform", "event_id"),)
+    __table_args__ = (UniqueConstraint("platform", "event_id"), Index("ix_inbox_event_sender", "platform", "sender"))
     id: int | None = Field(default=None, primary_key=True)
     platform: str
     event_id: str
+    sender: str  # the platform user id, so a person's inbound history needs no JSON query
     kind: str
     payload: dict[str, Any] = _json(dict)
     status: InboxStatus = Field(default=InboxStatus.received, index=True)

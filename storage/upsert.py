@@ -9,9 +9,15 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 
+def insert_ignore_stmt(dialect: str, model: Any, values: dict[str, Any] | None = None) -> Any:
+    """Without ``values`` the statement takes a list of rows at execute time (one multi-row insert)."""
+    insert = pg_insert if dialect == "postgresql" else sqlite_insert
+    stmt = insert(model)
+    return (stmt.values(**values) if values is not None else stmt).on_conflict_do_nothing()
+
+
 async def insert_ignore(session: AsyncSession, model: Any, values: dict[str, Any]) -> bool:
     """True when the row was inserted, False when a unique key already held it."""
     dialect = session.bind.dialect.name if session.bind is not None else "sqlite"
-    insert = pg_insert if dialect == "postgresql" else sqlite_insert
-    result = await session.execute(insert(model).values(**values).on_conflict_do_nothing())
+    result = await session.execute(insert_ignore_stmt(dialect, model, values))
     return bool(result.rowcount)  # type: ignore[attr-defined]

@@ -9,8 +9,8 @@ so a repeated send shows once.
 from __future__ import annotations
 
 import re
+import time
 import uuid
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -26,7 +26,7 @@ from cards.render_html import render_html
 from handlers.clock import Clock
 from handlers.event import CardAction, Event, EventKind, Location, Media
 from storage.db import Database
-from storage.models import Identity, LocalChatMessage, OutboxMessage, Person
+from storage.models import Identity, InboxEvent, LocalChatMessage, OutboxMessage, Person
 from storage.upsert import insert_ignore
 
 PLATFORM = "local"
@@ -34,6 +34,9 @@ WEB_DIR = Path(__file__).resolve().parent.parent.parent / "web"
 CLIENT_ID = re.compile(r"^[A-Za-z0-9_-]{8,64}$")
 MEDIA_MAX_BYTES = 20 * 1024 * 1024
 MEDIA_KINDS = {"image": EventKind.image, "voice": EventKind.voice, "file": EventKind.file}
+MEDIA_LABELS = {EventKind.image: "🖼 照片", EventKind.voice: "🎤 语音", EventKind.file: "📄 文件"}
+HISTORY = 100
+IDENTITY_TTL_S = 5.0
 
 
 class _Inbound(BaseModel):
@@ -58,12 +61,22 @@ class _Press(_Inbound):
 
 
 def body_view(body: dict[str, Any]) -> dict[str, Any]:
-    """What the page shows for a stored message: text, or a rendered card."""
+    """What the page shows for a message the bot sent: text, or a rendered card."""
     if "card" in body:
         return {"html": render_html(Card.from_dict(body["card"]))}
-    if "media" in body:
-        return {"text": body.get("text", ""), "media": body["media"]}
     return {"text": body.get("text", "")}
+
+
+def _inbound_payload(event: Event, inbox_id: int | None) -> dict[str, Any]:
+    """What the page shows for a message the person sent (derived from the stored event)."""
+    if event.kind == EventKind.location and event.location:
+        text = f"📍 {event.location.label or f'{event.location.lat:.5f}, {event.location.lng:.5f}'}"
+    elif event.media is not None:
+        text = f"{MEDIA_LABELS.get(event.kind, '📄 文件')}：{event.media.name}"
+    else:
+        text = event.text
+    return {"id": f"in-{event.event_id}", "direction": "in", "card_id": None,
+            "at": event.sent_at.isoformat(), "text": text, "inbox_id": inbox_id}
 
 
 class LocalChannel(Channel):
@@ -75,6 +88,7 @@ class LocalChannel(Channel):
         self.media_dir = Path(media_dir)
         self.hub = Hub()
         self.limiter = unlimited()
+        self._identity_cache: dict[int, tuple[bool, float]] = {}
 
     def routes(self) -> list[web.RouteDef]:
         return [
@@ -116,16 +130,23 @@ class LocalChannel(Channel):
         )
 
     async def history(self, request: web.Request) -> web.Response:
+        """The last messages both ways: what the person sent is the inbox itself, what the bot sent
+        is the transcript table; merged by time, the person's message first on a tie."""
         person_id = _int(request.query.get("person"))
         async with self.db.session() as s:
-            q = (
-                select(LocalChatMessage)
-                .where(LocalChatMessage.person_id == person_id)
-                .order_by(LocalChatMessage.id.desc())
-                .limit(100)
-            )
-            rows = list(reversed((await s.execute(q)).scalars().all()))
-        return web.json_response([self._payload(m) for m in rows])
+            sent = (await s.execute(
+                select(InboxEvent).where(InboxEvent.platform == PLATFORM, InboxEvent.sender == str(person_id),
+                                         InboxEvent.kind != EventKind.card_action.value)
+                .order_by(InboxEvent.id.desc()).limit(HISTORY)
+            )).scalars().all()
+            got = (await s.execute(
+                select(LocalChatMessage).where(LocalChatMessage.person_id == person_id)
+                .order_by(LocalChatMessage.id.desc()).limit(HISTORY)
+            )).scalars().all()
+        merged = [(r.received_at, 0, r.id or 0, _inbound_payload(Event.model_validate(r.payload), r.id)) for r in sent]
+        merged += [(m.created_at, 1, m.id or 0, self._payload(m)) for m in got]
+        merged.sort(key=lambda t: t[:3])
+        return web.json_response([p for *_, p in merged[-HISTORY:]])
 
     async def websocket(self, request: web.Request) -> web.WebSocketResponse:
         person_id = _int(request.query.get("person"))
@@ -142,18 +163,17 @@ class LocalChannel(Channel):
     # ---- inbound -----------------------------------------------------------------------------
     async def post_text(self, request: web.Request) -> web.Response:
         m = await _parse(request, _Text)
-        return await self._inbound(m, EventKind.text, {"text": m.text}, text=m.text)
+        return await self._inbound(m, EventKind.text, text=m.text)
 
     async def post_location(self, request: web.Request) -> web.Response:
         m = await _parse(request, _Location)
         loc = Location(lat=m.lat, lng=m.lng, label=m.label)
-        label = m.label or f"{m.lat:.5f}, {m.lng:.5f}"
-        return await self._inbound(m, EventKind.location, {"text": f"📍 {label}"}, location=loc)
+        return await self._inbound(m, EventKind.location, location=loc)
 
     async def post_action(self, request: web.Request) -> web.Response:
         m = await _parse(request, _Press)
         action = CardAction(card_id=m.card_id, action=m.action, value=m.value)
-        return await self._inbound(m, EventKind.card_action, None, action=action)
+        return await self._inbound(m, EventKind.card_action, action=action)
 
     async def post_upload(self, request: web.Request) -> web.Response:
         """Multipart: person_id, client_id, kind (image|voice|file), file. Streamed with a size cap."""
@@ -176,9 +196,7 @@ class LocalChannel(Channel):
             raise web.HTTPBadRequest(text="需要 file 和 kind=image|voice|file")
         path, name, mime = saved
         media = Media(ref=path.name, name=name, mime=mime, path=str(path))
-        shown = {"text": {"image": "🖼 照片", "voice": "🎤 语音", "file": "📄 文件"}[kind.value] + f"：{name}",
-                 "media": {"kind": kind.value, "name": name}}
-        return await self._inbound(meta, kind, shown, media=media)
+        return await self._inbound(meta, kind, media=media)
 
     async def _save(self, part: web.BodyPartReader) -> tuple[Path, str, str]:
         self.media_dir.mkdir(parents=True, exist_ok=True)
@@ -196,29 +214,36 @@ class LocalChannel(Channel):
                 f.write(chunk)
         return path, name, part.headers.get("Content-Type", "application/octet-stream")
 
-    async def _inbound(self, m: _Inbound, kind: EventKind, shown: dict[str, Any] | None, **fields: Any) -> web.Response:
-        """Record what the user typed in the transcript (like a chat window would), then intake."""
-        now = self.clock.now()
-        async with self.db.session() as s:
-            known = await s.execute(
-                select(Identity.id).where(Identity.platform == PLATFORM, Identity.external_id == str(m.person_id))
-            )
-            if known.first() is None:
-                raise web.HTTPForbidden(text="未知用户：这个身份不在组织名录里，消息未记录")
-        event = Event(platform=PLATFORM, event_id=m.client_id, kind=kind, sender=str(m.person_id), sent_at=now, **fields)
+    async def _inbound(self, m: _Inbound, kind: EventKind, **fields: Any) -> web.Response:
+        """Refuse people outside the org at the door, store the event, echo it to the person's window."""
+        if not await self._known(m.person_id):
+            raise web.HTTPForbidden(text="未知用户：这个身份不在组织名录里，消息未记录")
+        event = Event(platform=PLATFORM, event_id=m.client_id, kind=kind, sender=str(m.person_id),
+                      sent_at=self.clock.now(), **fields)
         new = await self.intake(event)
-        if new and shown is not None:
-            async with self.db.session() as s, s.begin():
-                row = LocalChatMessage(person_id=m.person_id, direction="in", body=shown, created_at=now)
-                s.add(row)
-            await self.hub.publish(m.person_id, self._payload(row))
+        if new and kind != EventKind.card_action:
+            await self.hub.publish(m.person_id, _inbound_payload(event, None))
         return web.json_response({"ok": True, "duplicate": not new})
+
+    async def _known(self, person_id: int) -> bool:
+        """Identity lookups are cached briefly: the emulator's door check must not cost a query per message."""
+        now = time.monotonic()
+        hit = self._identity_cache.get(person_id)
+        if hit is not None and hit[1] > now:
+            return hit[0]
+        async with self.db.session() as s:
+            row = await s.execute(
+                select(Identity.id).where(Identity.platform == PLATFORM, Identity.external_id == str(person_id))
+            )
+            known = row.first() is not None
+        self._identity_cache[person_id] = (known, now + IDENTITY_TTL_S)
+        return known
 
     # ---- outbound ----------------------------------------------------------------------------
     async def deliver(self, msg: OutboxMessage) -> Delivery:
         person_id = int(msg.recipient)
         values = dict(person_id=person_id, direction="out", body=msg.body, card_id=msg.card_id,
-                      delivery_key=msg.idempotency_key, created_at=datetime.now(UTC))
+                      delivery_key=msg.idempotency_key, created_at=self.clock.now())
         async with self.db.session() as s, s.begin():
             if await s.get(Person, person_id) is None:
                 raise ChannelError(f"invalid user {msg.recipient}", retryable=False)

@@ -22,6 +22,7 @@ def upgrade() -> None:
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('platform', sqlmodel.sql.sqltypes.AutoString(), nullable=False),
     sa.Column('event_id', sqlmodel.sql.sqltypes.AutoString(), nullable=False),
+    sa.Column('sender', sqlmodel.sql.sqltypes.AutoString(), nullable=False),
     sa.Column('kind', sqlmodel.sql.sqltypes.AutoString(), nullable=False),
     sa.Column('payload', sa.JSON(), nullable=False),
     sa.Column('status', sa.Enum('received', 'done', 'failed', name='inboxstatus'), nullable=False),
@@ -33,6 +34,7 @@ def upgrade() -> None:
     sa.UniqueConstraint('platform', 'event_id')
     )
     with op.batch_alter_table('inbox_event', schema=None) as batch_op:
+        batch_op.create_index('ix_inbox_event_sender', ['platform', 'sender'], unique=False)
         batch_op.create_index(batch_op.f('ix_inbox_event_status'), ['status'], unique=False)
 
     op.create_table('job_run',
@@ -242,6 +244,7 @@ def downgrade() -> None:
     op.drop_table('job_run')
     with op.batch_alter_table('inbox_event', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_inbox_event_status'))
+        batch_op.drop_index('ix_inbox_event_sender')
 
     op.drop_table('inbox_event')
     # ### end Alembic commands ###
