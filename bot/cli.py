@@ -33,7 +33,7 @@ async def _with_db(cfg: Config, fn: Callable[[Any], Awaitable[str]]) -> str:
     db = Database(cfg.database.url)
     try:
         await db.migrate()
-        async with db.session() as s, s.begin():
+        async with db.write() as s:
             return await fn(s)
     finally:
         await db.close()

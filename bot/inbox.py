@@ -97,7 +97,7 @@ class Inbox:
     async def _insert_batch(self, rows: list[dict[str, object]]) -> dict[tuple[object, object], int]:
         """Returns the new rows' ids by (platform, event id); keys seen before (or twice here) get none."""
         table = InboxEvent.__table__
-        async with self.db.engine.begin() as conn:
+        async with self.db.write_conn() as conn:
             seen = {
                 (p, e) for p, e in await conn.execute(
                     select(table.c.platform, table.c.event_id).where(table.c.event_id.in_({r["event_id"] for r in rows}))
@@ -162,7 +162,7 @@ class Inbox:
         try:
             if prepare is not None:
                 event = await prepare(event)
-            async with self.db.session() as s, s.begin():
+            async with self.db.write() as s:
                 claimed = await s.execute(
                     update(InboxEvent)
                     .where(InboxEvent.id == inbox_id, InboxEvent.status == InboxStatus.received)
@@ -184,7 +184,7 @@ class Inbox:
         return True
 
     async def _failed(self, inbox_id: int, event: Event, exc: Exception) -> None:
-        async with self.db.session() as s, s.begin():
+        async with self.db.write() as s:
             row = await s.get(InboxEvent, inbox_id)
             if row is None:
                 return

@@ -89,7 +89,7 @@ class Sender:
         now = self.clock.now()
         channel = self.channels.get(msg.platform)
         if channel is None:
-            async with self.db.session() as s, s.begin():
+            async with self.db.write() as s:
                 await outbox.mark_retry(s, msg.id, now, f"channel {msg.platform} is not enabled", failed=True)
             log.error("no channel for message", extra={"outbox_id": msg.id, "platform": msg.platform})
             return True
@@ -98,16 +98,16 @@ class Sender:
             async with self.db.session() as s:
                 card = await s.get(CardRow, msg.card_id) if msg.card_id else None
             if card is None or not card.refs.get("sent"):
-                async with self.db.session() as s, s.begin():
+                async with self.db.write() as s:
                     await outbox.defer(s, msg.id, now + timedelta(seconds=CARD_NOT_SENT_RETRY_S))
                 return False
             refs = dict(card.refs)
         wait = channel.limiter.reserve(msg.recipient, time.monotonic())
         if wait > 0:
-            async with self.db.session() as s, s.begin():
+            async with self.db.write() as s:
                 await outbox.defer(s, msg.id, now + timedelta(seconds=wait))
             return False
-        async with self.db.session() as s, s.begin():
+        async with self.db.write() as s:
             if not await outbox.claim(s, msg, now, self.cfg.lease_s):
                 return False  # another sender has it
         msg.attempts += 1
@@ -124,7 +124,7 @@ class Sender:
 
     async def _record(self, msg: OutboxMessage, delivery: Delivery) -> None:
         assert msg.id is not None
-        async with self.db.session() as s, s.begin():
+        async with self.db.write() as s:
             await outbox.mark_sent(s, msg.id, self.clock.now(), delivery.message_id)
             if msg.card_id:
                 card = await s.get(CardRow, msg.card_id)
@@ -137,7 +137,7 @@ class Sender:
         assert msg.id is not None
         failed = not retryable or msg.attempts >= self.cfg.max_attempts
         delay = retry_after or min(self.cfg.backoff_base_s * 2 ** (msg.attempts - 1), self.cfg.backoff_max_s)
-        async with self.db.session() as s, s.begin():
+        async with self.db.write() as s:
             await outbox.mark_retry(s, msg.id, self.clock.now() + timedelta(seconds=delay), error, failed)
         (log.error if failed else log.warning)(
             "send failed", extra={"outbox_id": msg.id, "platform": msg.platform, "attempts": msg.attempts,

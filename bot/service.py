@@ -128,7 +128,7 @@ class Service:
         job = self.jobs.get(request.match_info["name"])
         if job is None:
             raise web.HTTPNotFound(text="没有这个定时任务")
-        async with self.db.session() as s, s.begin():
+        async with self.db.write() as s:
             summary = await job.run(self.context(f"admin:{job.name}:{time.time_ns()}", s))
         self.sender.wake()
         return web.json_response({"ok": True, "summary": summary})

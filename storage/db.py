@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -11,7 +12,13 @@ from alembic import command
 from alembic.config import Config as AlembicConfig
 from sqlalchemy import event
 from sqlalchemy.engine import Connection, make_url
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
+from sqlalchemy.ext.asyncio import (
+    AsyncConnection,
+    AsyncEngine,
+    AsyncSession,
+    async_sessionmaker,
+    create_async_engine,
+)
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 
@@ -59,17 +66,43 @@ async def migrate(engine: AsyncEngine) -> None:
 
 
 class Database:
-    """One engine plus a session factory; passed explicitly, never a global."""
+    """One engine plus a session factory; passed explicitly, never a global.
+
+    SQLite has one writer at a time and its busy handler sleeps in growing steps, so writers of
+    this process queue on an asyncio lock instead (``write``); PostgreSQL needs no such lock.
+    """
 
     def __init__(self, url: str) -> None:
         self.url = url
         self.engine = make_engine(url)
         self.sessions = session_factory(self.engine)
+        self._write_lock = asyncio.Lock() if self.engine.dialect.name == "sqlite" else None
 
     @asynccontextmanager
     async def session(self) -> AsyncIterator[AsyncSession]:
+        """A session for reads (or writes the caller commits itself)."""
         async with self.sessions() as s:
             yield s
+
+    @asynccontextmanager
+    async def write(self) -> AsyncIterator[AsyncSession]:
+        """A session inside a transaction that commits on exit and rolls back on error."""
+        async with self._writer(), self.sessions() as s, s.begin():
+            yield s
+
+    @asynccontextmanager
+    async def write_conn(self) -> AsyncIterator[AsyncConnection]:
+        """A Core connection inside a transaction, for bulk statements."""
+        async with self._writer(), self.engine.begin() as conn:
+            yield conn
+
+    @asynccontextmanager
+    async def _writer(self) -> AsyncIterator[None]:
+        if self._write_lock is None:
+            yield
+        else:
+            async with self._write_lock:
+                yield
 
     async def migrate(self) -> None:
         await migrate(self.engine)

@@ -244,7 +244,7 @@ class LocalChannel(Channel):
         person_id = int(msg.recipient)
         values = dict(person_id=person_id, direction="out", body=msg.body, card_id=msg.card_id,
                       delivery_key=msg.idempotency_key, created_at=self.clock.now())
-        async with self.db.session() as s, s.begin():
+        async with self.db.write() as s:
             if await s.get(Person, person_id) is None:
                 raise ChannelError(f"invalid user {msg.recipient}", retryable=False)
             await insert_ignore(s, LocalChatMessage, values)
@@ -255,7 +255,7 @@ class LocalChannel(Channel):
         return Delivery(message_id=str(row.id), refs={"local_message_id": row.id})
 
     async def update_card(self, msg: OutboxMessage, refs: dict[str, Any]) -> Delivery:
-        async with self.db.session() as s, s.begin():
+        async with self.db.write() as s:
             row = await s.get(LocalChatMessage, refs["local_message_id"])
             if row is None:
                 raise LookupError("card message vanished")
