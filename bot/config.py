@@ -73,6 +73,7 @@ class ServerConfig(Section):
 class LocalChannelConfig(Section):
     enabled: bool = True
     media_dir: str = "data/media"
+    max_upload_bytes: int = Field(20 * 1024 * 1024, ge=1024)
 
 
 class WecomConfig(Section):

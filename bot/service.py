@@ -43,7 +43,8 @@ class Service:
         self.db = Database(cfg.database.url)
         self.channels: dict[str, Channel] = {}
         if cfg.channels.local.enabled:
-            self.channels["local"] = LocalChannel(self.db, self.clock, cfg.channels.local.media_dir)
+            local = cfg.channels.local
+            self.channels["local"] = LocalChannel(self.db, self.clock, local.media_dir, local.max_upload_bytes)
         self.settings = handler_settings(cfg, list(self.channels))
         self.directory = DirectoryCache()
         self.dispatcher = Dispatcher()

@@ -67,11 +67,11 @@ def test_rep_confirms_a_record_in_the_emulator(server: str, tmp_path: Path) -> N
         expect(card).to_be_visible(timeout=15000)
         expect(card).to_contain_text("无锡瑞丰精密机械有限公司")
         expect(card).to_contain_text("拜访")
+        shot = os.environ.get("ACTIONFLOW_SCREENSHOT")  # README picture: `ACTIONFLOW_SCREENSHOT=docs/emulator.png`
+        if shot:
+            page.screenshot(path=shot)
         card.locator("button[data-action='confirm']").click()
         done = page.locator(".card", has_text="已记录")
         expect(done).to_be_visible(timeout=15000)
         expect(done).to_contain_text("已确认")
-        shot = os.environ.get("ACTIONFLOW_SCREENSHOT")
-        if shot:
-            page.screenshot(path=shot)
         browser.close()

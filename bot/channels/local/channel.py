@@ -14,7 +14,7 @@ import uuid
 from pathlib import Path
 from typing import Any, TypeVar
 
-from aiohttp import web
+from aiohttp import BodyPartReader, web
 from pydantic import BaseModel, Field, ValidationError
 from sqlalchemy import select
 
@@ -32,7 +32,6 @@ from storage.upsert import insert_ignore
 PLATFORM = "local"
 WEB_DIR = Path(__file__).resolve().parent.parent.parent / "web"
 CLIENT_ID = re.compile(r"^[A-Za-z0-9_-]{8,64}$")
-MEDIA_MAX_BYTES = 20 * 1024 * 1024
 MEDIA_KINDS = {"image": EventKind.image, "voice": EventKind.voice, "file": EventKind.file}
 MEDIA_LABELS = {EventKind.image: "🖼 照片", EventKind.voice: "🎤 语音", EventKind.file: "📄 文件"}
 HISTORY = 100
@@ -82,10 +81,11 @@ def _inbound_payload(event: Event, inbox_id: int | None) -> dict[str, Any]:
 class LocalChannel(Channel):
     name = PLATFORM
 
-    def __init__(self, db: Database, clock: Clock, media_dir: str) -> None:
+    def __init__(self, db: Database, clock: Clock, media_dir: str, max_upload_bytes: int = 20 * 1024 * 1024) -> None:
         self.db = db
         self.clock = clock
         self.media_dir = Path(media_dir)
+        self.max_upload_bytes = max_upload_bytes
         self.hub = Hub()
         self.limiter = unlimited()
         self._identity_cache: dict[int, tuple[bool, float]] = {}
@@ -183,22 +183,27 @@ class LocalChannel(Channel):
         fields: dict[str, str] = {}
         saved: tuple[Path, str, str] | None = None
         async for part in reader:
-            if part.name == "file" and isinstance(part, web.BodyPartReader) and saved is None:
+            if part.name == "file" and isinstance(part, BodyPartReader) and saved is None:
                 saved = await self._save(part)
-            elif isinstance(part, web.BodyPartReader) and part.name:
+            elif isinstance(part, BodyPartReader) and part.name:
                 fields[part.name] = (await part.read(decode=True)).decode("utf-8", "replace")[:100]
         try:
-            meta = _Inbound(person_id=int(fields.get("person_id", "")), client_id=fields.get("client_id", ""))
-        except (ValueError, ValidationError):
-            raise web.HTTPBadRequest(text="person_id / client_id 缺失或无效") from None
-        kind = MEDIA_KINDS.get(fields.get("kind", ""))
-        if saved is None or kind is None:
-            raise web.HTTPBadRequest(text="需要 file 和 kind=image|voice|file")
-        path, name, mime = saved
-        media = Media(ref=path.name, name=name, mime=mime, path=str(path))
-        return await self._inbound(meta, kind, media=media)
+            try:
+                meta = _Inbound(person_id=int(fields.get("person_id", "")), client_id=fields.get("client_id", ""))
+            except (ValueError, ValidationError):
+                raise web.HTTPBadRequest(text="person_id / client_id 缺失或无效") from None
+            kind = MEDIA_KINDS.get(fields.get("kind", ""))
+            if saved is None or kind is None:
+                raise web.HTTPBadRequest(text="需要 file 和 kind=image|voice|file")
+            path, name, mime = saved
+            media = Media(ref=path.name, name=name, mime=mime, path=str(path))
+            return await self._inbound(meta, kind, media=media)
+        except web.HTTPException:
+            if saved is not None:  # a refused upload leaves nothing behind
+                saved[0].unlink(missing_ok=True)
+            raise
 
-    async def _save(self, part: web.BodyPartReader) -> tuple[Path, str, str]:
+    async def _save(self, part: BodyPartReader) -> tuple[Path, str, str]:
         self.media_dir.mkdir(parents=True, exist_ok=True)
         name = Path(part.filename or "upload").name[:100]
         suffix = "".join(c for c in Path(name).suffix[:10] if c.isalnum() or c == ".")
@@ -207,10 +212,10 @@ class LocalChannel(Channel):
         with path.open("wb") as f:
             while chunk := await part.read_chunk(65536):
                 size += len(chunk)
-                if size > MEDIA_MAX_BYTES:
+                if size > self.max_upload_bytes:
                     f.close()
                     path.unlink(missing_ok=True)
-                    raise web.HTTPRequestEntityTooLarge(max_size=MEDIA_MAX_BYTES, actual_size=size)
+                    raise web.HTTPRequestEntityTooLarge(max_size=self.max_upload_bytes, actual_size=size)
                 f.write(chunk)
         return path, name, part.headers.get("Content-Type", "application/octet-stream")
 
