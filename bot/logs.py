@@ -11,25 +11,21 @@ from datetime import UTC, datetime
 _STANDARD = set(logging.makeLogRecord({}).__dict__) | {"message", "asctime"}
 
 
-class SecretMask(logging.Filter):
-    """Replaces any configured secret's value wherever it appears in a record."""
+class SecretMask(logging.Formatter):
+    """Wraps a formatter and masks every configured secret in its final output (message, extras,
+    tracebacks alike), in both raw and JSON-escaped spelling."""
 
-    def __init__(self, secrets: list[str]) -> None:
+    def __init__(self, inner: logging.Formatter, secrets: list[str]) -> None:
         super().__init__()
-        self.secrets = [s for s in secrets if s and len(s) >= 4]
+        self.inner = inner
+        forms = {f for s in secrets if s and len(s) >= 4 for f in (s, json.dumps(s, ensure_ascii=False)[1:-1])}
+        self.secrets = sorted(forms, key=len, reverse=True)
 
-    def filter(self, record: logging.LogRecord) -> bool:
-        if self.secrets:
-            msg = record.getMessage()
-            for s in self.secrets:
-                msg = msg.replace(s, "***")
-            record.msg, record.args = msg, None
-            for k, v in list(record.__dict__.items()):
-                if k not in _STANDARD and isinstance(v, str):
-                    for s in self.secrets:
-                        v = v.replace(s, "***")
-                    record.__dict__[k] = v
-        return True
+    def format(self, record: logging.LogRecord) -> str:
+        out = self.inner.format(record)
+        for s in self.secrets:
+            out = out.replace(s, "***")
+        return out
 
 
 class JsonFormatter(logging.Formatter):
@@ -50,8 +46,8 @@ class JsonFormatter(logging.Formatter):
 
 def setup_logging(level: str, json_lines: bool, secret_env_names: list[str]) -> None:
     handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(JsonFormatter() if json_lines else logging.Formatter("%(asctime)s %(levelname)s %(name)s %(message)s"))
-    handler.addFilter(SecretMask([os.environ.get(n, "") for n in secret_env_names]))
+    inner = JsonFormatter() if json_lines else logging.Formatter("%(asctime)s %(levelname)s %(name)s %(message)s")
+    handler.setFormatter(SecretMask(inner, [os.environ.get(n, "") for n in secret_env_names]))
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)
