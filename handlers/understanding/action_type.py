@@ -1,0 +1,216 @@
+"""Which touch the rep did: cue words per action type, clause tense, and precedence.
+
+The contract counts only touches that happened ("明天发报价" after a visit is a visit), so each cue
+is read in the tense of its clause: a clause is planned when it has a future date or a planning
+word (约, 准备, 答应 …), done when it has 了/已/刚 or a past date, and otherwise inherits the tense
+of the clause before it ("下周一恒远化工, 下周二蜀通, 都是例行拜访" stays planned).
+"""
+
+from __future__ import annotations
+
+import bisect
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+from .dates import DateMention
+from .text import Clause
+
+PRECEDENCE: tuple[str, ...] = (
+    "contract", "payment", "quote", "presentation", "site_survey", "objection", "visit", "call", "message",
+)
+ACTION_TYPES: tuple[str, ...] = (*PRECEDENCE, "other")
+QUICK_TAGS: dict[str, str] = {"📞": "call", "☎": "call", "🧭": "site_survey", "📊": "presentation"}
+
+_W = r"[^,.;!?:。\n]"  # a character inside the same clause
+_CUE_PATTERNS: dict[str, str] = {
+    "contract": (
+        rf"合同{_W}{{0,8}}?(?:签|盖|寄|发过去|发给|发出|送过去|送去|送到|交给|递交|提交|用印|走签字|走盖章)"
+        rf"|(?:签了|签订了?|签署了?|签完|签好)(?:{_W}{{0,6}}?)(?:合同|协议|订单)"
+        rf"|签约|签单|(?:协议|订单){_W}{{0,4}}?签(?!字)"
+        r"|(?i:contract\s+(?:was\s+|is\s+)?signed|signed\s+(?:the\s+)?contract)"
+    ),
+    "payment": (
+        rf"(?:款|钱|费){_W}{{0,4}}?(?:到账|到了|已到|收到|结清|入账|已付|付了|付清|打过来了)"
+        rf"|到账(?!没|了没|了吗|吗)|收到{_W}{{0,6}}?(?:款|钱)|已回款|回款(?:了|到|已)|结清"
+        r"|已打款|打款了|打了款|已付款|付款了|付了款|款已付|已经付了"
+        r"|(?i:payment\s+(?:was\s+)?received|received\s+(?:the\s+)?payment)"
+    ),
+    "quote": (
+        rf"(?<!竞品)(?<!别家)(?<!同行)(?<!对手)(?<!友商)报价单?{_W}{{0,8}}?"
+        r"(?:已|以)?(?:发|调整|调了|改|更新|修改|下调|上调|提交|递交|寄|降|(?i:sent|revised?|updated?))"
+        rf"|(?:发|给|递|提交|寄|出)了{_W}{{0,6}}?报价|已经?(?:发|给|把){_W}{{0,6}}?报价"
+        rf"|报了价|报过价|报的价|按{_W}{{0,12}}?报的|(?:重新|已经?|刚)报(?:了个?)?价|报价了"
+        rf"|(?i:quot(?:e|ation)){_W}{{0,20}}?(?:sent|send|revis|发|email|邮件|已)"
+    ),
+    "presentation": (
+        r"演示|(?i:demo)|讲解|讲(?:了|一下|了一遍|一遍)?方案|方案(?:汇报|介绍|宣讲|演讲)|路演|宣讲"
+        r"|(?i:presentation)|产品介绍|介绍了?(?:产品|方案|系统|平台)"
+    ),
+    "site_survey": (
+        r"(?:勘测|勘察|踏勘|测量|丈量|实测|量尺寸|量房|现场测)(?!的)"
+        r"|(?<![检监预猜推评观])测了|(?<![商数质重考衡批产销容流音])量(?:了|过|一下)"
+    ),
+    "objection": (
+        r"嫌|太贵|偏贵|贵了|有点贵|比较贵|压价|砍价|杀价|异议|不满|投诉|抱怨|担心|顾虑|疑虑|质疑"
+        r"|太长|太慢|太赶|太高|犹豫|不认可|不接受"
+        rf"|比(?!较|如|例|赛|方){_W}{{0,12}}?(?:贵|晚|慢|高|涨)"
+        rf"|(?:竞品|别家|同行|对手|其他家|友商|隔壁){_W}{{0,12}}?(?:便宜|低|快|承诺|送|优惠)"
+    ),
+    "visit": (
+        r"拜访|拜会|走访|到访|登门|上门|巡店|巡了|吃了?(?:个|顿)?饭|饭局|喝了?茶|(?<![意听看遇])见了|见到|见面"
+        r"|碰面|碰了?个?面|当面|面谈|面聊|参观|陪同|来访|接待|(?<![发寄传递送转过])去了|(?<![发寄传递送转])过去了|去过"
+        r"|(?<![A-Za-z])(?i:visited|met|on-?site\s+visit)(?![A-Za-z])|跑了(?:一?趟|一圈|[\d一二三四五六七八九十两几]+家)|来了一?趟|到了(?:现场|他们|客户|店|园|厂|公司)|培训了?(?:导购|店员|员工|销售|他们)|备案"
+    ),
+    "call": (
+        r"电话|来电|电联|致电|通话|打给|视频(?:会议|通话|沟通|会)|语音(?:通话|电话)|腾讯会议|线上会议|远程会议|在线会议"
+        r"|(?i:zoom)|回电|(?<![A-Za-z])(?i:called|phone\s+call)(?![A-Za-z])"
+        r"|(?<![A-Za-z])(?i:call)(?![A-Za-z])"
+    ),
+    "message": (
+        r"微信|短信|邮件|(?i:e-?mail)|(?<![A-Za-z])(?i:wechat(?:ed)?)(?![A-Za-z])|邮箱|钉钉|飞书|企微|留言|发了?消息|私信|(?<![A-Za-z])QQ(?![A-Za-z])"
+        rf"|发了{_W}{{0,8}}?(?:资料|文件|图片|照片|链接|截图|介绍|图|方案|PPT|文档|视频|样册|彩页|说明书)"
+    ),
+}
+# The characters each type's cues can start with: a cheap first check so the regex engine skips
+# most positions (the tests assert every cue's first character is listed).
+CUE_FIRST_CHARS: dict[str, str] = {
+    "contract": "合签协订cCsS",
+    "payment": "款钱费到收已回结打付pPrR",
+    "quote": "报发给递提寄出已按重刚qQ",
+    "presentation": "演dD讲方路宣pP产介",
+    "site_survey": "勘踏测丈实量现",
+    "objection": "嫌太偏贵有比压砍杀异不投抱担顾疑质犹竞别同对其友隔",
+    "visit": "拜走到登上巡吃饭喝见碰当面参陪来接去过跑培备vVmMoO",
+    "call": "电来致通打视语腾线远在回zZcCpP",
+    "message": "微短邮eEwW钉飞企留发私Q",
+    "weak_visit": "聊谈沟交对回",
+}
+
+
+def _compile(action: str, pattern: str) -> re.Pattern[str]:
+    return re.compile(f"(?=[{CUE_FIRST_CHARS[action]}])(?:{pattern})")
+
+
+_CUES: tuple[tuple[str, re.Pattern[str]], ...] = tuple((t, _compile(t, p)) for t, p in _CUE_PATTERNS.items())
+# Talking without a medium suggests meeting in person, but only when nothing clearer was said.
+_WEAK_VISIT = _compile("weak_visit", r"聊了|谈了|沟通了|交流了|对了(?![,.!?吧])|聊过|谈过|回访(?!电话)")
+# 没拜访, 未到账, 不去了 - but not the 别 of 识别/区别 or the 无 of 无锡.
+_NEGATED_BEFORE = re.compile(r"(?:没|未|不(?![错少])|(?<![识区特分级类告性个派])别|无(?![锡论]))[^,.;!?。]?$")
+_ZERO_AFTER = re.compile(r"[^,.;!?。]{0,2}?(?:0|零)\s?(?:家|次|个|位)")
+
+_STRONG_PLAN = re.compile(
+    r"(?<![大合签节条预制])约(?![\d一二三四五六七八九十两百千万])|预约|准备|打算|争取|将会|将要|回头|改天|下次|下回"
+    r"|待会|稍后|晚点|答应|承诺|保证|如果|要是|的话|有事|随时|等(?:他|她|对方|客户|结果|回复|通知|消息)"
+    r"|原计划|原定|本来要|本打算|改到|改期|推迟|延期"
+)
+_DONE = re.compile(r"了(?!解)|已|刚|完成|完了|好了|结清|搞定|✅|✔|(?<=[去聊见谈来做])过(?!去|来)")
+_WEAK_PLAN_TOKENS = frozenset({"再", "要", "会", "能", "可以", "想", "需要", "将", "得"})
+_PLAN_HEADER = re.compile(r"^\s*(?:下周|明天|明日|今日|今天|本周|这周|周末|下午|晚上)?(?:工作)?(?:计划|安排)\s*:")
+
+PLANNED, DONE = "planned", "done"
+
+
+@dataclass(frozen=True, slots=True)
+class Cue:
+    """An action-type cue word found in the text."""
+
+    type: str
+    start: int
+    end: int
+    weak: bool = False
+    quick: bool = False  # an emoji quick tag: counts whatever the tense
+
+
+def find_cues(text: str) -> list[Cue]:
+    """Every action cue that is not negated (没拜访, 拜访0家)."""
+    cues: list[Cue] = []
+    for action, pattern in _CUES:
+        for m in pattern.finditer(text):
+            if _negated(text, m.start(), m.end()):
+                continue
+            cues.append(Cue(action, m.start(), m.end()))
+    for m in _WEAK_VISIT.finditer(text):
+        if not _negated(text, m.start(), m.end()):
+            cues.append(Cue("visit", m.start(), m.end(), weak=True))
+    for emoji, action in QUICK_TAGS.items():
+        pos = text.find(emoji)
+        if pos >= 0:
+            cues.append(Cue(action, pos, pos + len(emoji), quick=True))
+    return cues
+
+
+def _negated(text: str, start: int, end: int) -> bool:
+    if _NEGATED_BEFORE.search(text, max(0, start - 2), start):
+        return True
+    return _ZERO_AFTER.match(text, end) is not None
+
+
+def _any_in(positions: list[int], start: int, end: int) -> bool:
+    i = bisect.bisect_left(positions, start)
+    return i < len(positions) and positions[i] < end
+
+
+def clause_tenses(
+    text: str,
+    clauses: Sequence[Clause],
+    dates: Sequence[DateMention],
+    tokens: Sequence[tuple[str, int, int]],
+) -> list[str]:
+    """PLANNED or DONE for each clause (see module docstring)."""
+    if _PLAN_HEADER.match(text):
+        return [PLANNED] * len(clauses)
+    # One pass per marker kind over the whole text, then a bisect per clause.
+    done_at = [m.start() for m in _DONE.finditer(text)]
+    plan_at = [m.start() for m in _STRONG_PLAN.finditer(text)]
+    weak_at = [t[1] for t in tokens if t[0] in _WEAK_PLAN_TOKENS]
+    tenses: list[str] = []
+    previous = DONE
+    di = 0
+    for clause in clauses:
+        has_done = _any_in(done_at, clause.start, clause.end)
+        future_date = past_date = current = False
+        while di < len(dates) and dates[di].start < clause.start:
+            di += 1
+        dj = di
+        while dj < len(dates) and dates[dj].start < clause.end:
+            d = dates[dj]
+            if d.past:
+                past_date = True
+            elif d.future and not (d.rolled and has_done):
+                future_date = True
+            elif d.current:
+                current = True
+            dj += 1
+        if future_date or _any_in(plan_at, clause.start, clause.end):
+            tense = PLANNED
+        elif has_done or past_date:
+            tense = DONE
+        elif current:  # "她说今晚回复" at 19:30: the rest of this evening is still ahead
+            tense = PLANNED
+        elif _any_in(weak_at, clause.start, clause.end):
+            tense = PLANNED
+        else:
+            tense = previous
+        tenses.append(tense)
+        previous = tense
+    return tenses
+
+
+def decide(cues: Iterable[Cue], done_at: Sequence[bool]) -> tuple[str, bool, int]:
+    """(action_type, from_strong_cue, number of distinct done types) by contract precedence.
+
+    ``done_at[i]`` says whether the cue at index i sits in a done clause.
+    """
+    strong: set[str] = set()
+    weak: set[str] = set()
+    for i, cue in enumerate(cues):
+        if not done_at[i] and not cue.quick:
+            continue
+        (weak if cue.weak else strong).add(cue.type)
+    for action in PRECEDENCE:
+        if action in strong:
+            return action, True, len(strong)
+    if "visit" in weak:
+        return "visit", False, 1
+    return "other", False, 0

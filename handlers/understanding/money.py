@@ -1,0 +1,96 @@
+"""Money amounts and the customer's budget.
+
+Amounts come as 50万, 36.5万, 45w, 3k, 1200元 or in Chinese (八十万, 十二万八, 一百二十万). Only an
+amount tied to a budget cue (预算, 心理价位 …) is the customer's budget: a quote total or a payment
+that arrived is money too, but not the budget.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from decimal import Decimal, InvalidOperation
+
+import cn2an
+
+_UNITS = {"万": 10_000, "万元": 10_000, "w": 10_000, "W": 10_000, "千": 1_000, "千元": 1_000, "k": 1_000,
+          "K": 1_000, "元": 1, "块": 1, "块钱": 1, "百万": 1_000_000, "亿": 100_000_000}
+_CN = "零〇一二两三四五六七八九十百千万亿"
+_MONEY_RE = re.compile(
+    rf"(?=[\d{_CN}¥￥])"
+    r"(?P<arabic>(?<![\d.])\d+(?:\.\d+)?)\s?(?P<unit>百万|万元|千元|块钱|万|千|[kKwW](?![a-zA-Z])|元|块|亿)"
+    rf"|(?P<chinese>[{_CN}]*[十百千万亿][{_CN}]*)(?P<cunit>元|块钱|块)?"
+    r"|[¥￥]\s?(?P<yen>\d+(?:\.\d+)?)"
+)
+_NOT_MONEY_AFTER = re.compile(r"[个次家台天年周月号日份点倍成%平米颗条件套名人层楼]")
+_BUDGET_CUE = re.compile(r"预算|budget|心理价位?|可接受|能接受|最多(?:能)?(?:出|给|花)|最高(?:能)?(?:出|给)|投入")
+_CLAUSE_END = re.compile(r"[,;!?，；！？。\n]|\.(?!\d)")
+_WINDOW = 8  # 预算还有个三百万: a few filler characters may sit between cue and amount
+_BARE_YUAN = re.compile(r"[^,.;!?。\n\d]{0,6}?(\d{3,9})(?![\d.%万千kKwW元块])")
+_CUE_AFTER = re.compile(r"\s?(?:的|左右的?)?(?:总)?预算")
+
+
+@dataclass(frozen=True, slots=True)
+class MoneyMention:
+    start: int
+    end: int
+    amount: int
+
+
+def _chinese_amount(text: str) -> int | None:
+    try:
+        value = cn2an.cn2an(text, "smart")
+    except (ValueError, KeyError, IndexError, TypeError):
+        return None
+    try:
+        return int(round(float(value)))
+    except (TypeError, ValueError, OverflowError):
+        return None
+
+
+def find_money(text: str) -> list[MoneyMention]:
+    """Amounts in yuan; bare numbers without a money unit are not money."""
+    found: list[MoneyMention] = []
+    for m in _MONEY_RE.finditer(text):
+        amount: int | None = None
+        if m.group("arabic"):
+            try:
+                amount = int(Decimal(m.group("arabic")) * _UNITS[m.group("unit")])
+            except (InvalidOperation, KeyError, OverflowError):
+                continue
+        elif m.group("yen"):
+            try:
+                amount = int(Decimal(m.group("yen")))
+            except (InvalidOperation, OverflowError):
+                continue
+        else:
+            chinese = m.group("chinese")
+            if not m.group("cunit"):
+                if not re.search("[万亿]", chinese) and not chinese.endswith("千"):
+                    continue  # 一百 of 一百台 is a count; money without 元 needs 万/千
+                if _NOT_MONEY_AFTER.match(text, m.end()):
+                    continue
+                if text.startswith("多", m.end()) and _NOT_MONEY_AFTER.match(text, m.end() + 1):
+                    continue  # 一千多一颗: a unit price count, still money but never a budget
+            amount = _chinese_amount(chinese)
+        if amount is None or amount <= 0 or amount > 10**13:
+            continue
+        found.append(MoneyMention(m.start(), m.end(), amount))
+    return found
+
+
+def find_budget(text: str, money: list[MoneyMention]) -> int | None:
+    """The customer's budget: the amount right after a budget cue (or right before 预算)."""
+    for cue in _BUDGET_CUE.finditer(text):
+        stop = _CLAUSE_END.search(text, cue.end(), cue.end() + _WINDOW + 1)
+        limit = stop.start() if stop else cue.end() + _WINDOW
+        for mm in money:
+            if cue.end() <= mm.start <= limit:
+                return mm.amount
+        bare = _BARE_YUAN.match(text, cue.end())
+        if bare:
+            return int(bare.group(1))  # 预算50000: plain yuan
+    for mm in money:
+        if _CUE_AFTER.match(text, mm.end):
+            return mm.amount
+    return None

@@ -1,0 +1,224 @@
+"""One message -> the tagging contract's fields (docs/tagging.md), offline and in one pass.
+
+The pipeline: normalise, tokenise once with the directory's jieba, find customers, split clauses
+and give each a tense, then read cues, dates, money, contacts and keywords against that structure.
+Every step is a precompiled regex or a dictionary lookup, so a message costs well under a
+millisecond and nothing depends on network or model state.
+"""
+
+from __future__ import annotations
+
+import bisect
+import logging
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import Any
+
+from .action_type import DONE, PLANNED, Cue, clause_tenses, decide, find_cues
+from .contacts import find_contact
+from .dates import DateMention, find_dates
+from .directory import CustomerMatch, Directory
+from .money import find_budget, find_money
+from .needs import find_needs, find_tags
+from .text import Clause, normalize, split_clauses
+
+logger = logging.getLogger(__name__)
+
+CONTRACT_FIELDS: tuple[str, ...] = (
+    "action_type", "customer_id", "next_touch", "budget", "expected_date", "promised_date",
+    "contact", "contact_role", "needs", "tags", "confidence",
+)
+
+
+@dataclass
+class Understanding:
+    """The tagged record for one message (field meanings: docs/tagging.md)."""
+
+    action_type: str = "other"
+    customer_id: str | None = None
+    customer_candidates: list[str] = field(default_factory=list)
+    next_touch: date | None = None
+    budget: int | None = None
+    expected_date: date | None = None
+    promised_date: date | None = None
+    contact: str | None = None
+    contact_role: str | None = None
+    needs: list[str] = field(default_factory=list)
+    tags: list[str] = field(default_factory=list)
+    confidence: float = 0.0
+
+    def to_contract(self) -> dict[str, Any]:
+        """JSON-ready dict with every contract field (dates as YYYY-MM-DD) plus the candidates."""
+
+        def iso(value: date | None) -> str | None:
+            return value.isoformat() if value else None
+
+        return {
+            "action_type": self.action_type,
+            "customer_id": self.customer_id,
+            "customer_candidates": list(self.customer_candidates),
+            "next_touch": iso(self.next_touch),
+            "budget": self.budget,
+            "expected_date": iso(self.expected_date),
+            "promised_date": iso(self.promised_date),
+            "contact": self.contact,
+            "contact_role": self.contact_role,
+            "needs": list(self.needs),
+            "tags": list(self.tags),
+            "confidence": round(float(self.confidence), 2),
+        }
+
+
+# Internal activities: a date next to these is not a customer touch (明天休息, 下周一早会).
+_INTERNAL = re.compile(r"休息|放假|休假|早会|周会|例会|晨会|夕会|请假|迟到|团建|年会|调休|整理|总结|述职|周报|日报")
+# Verbs of reaching the customer; required for a same-day date (今晚回我, 下午去恒远化工).
+_CONTACT_VERB = re.compile(
+    r"去|过来|来|拜访|见|约|打|电话|联系|发|送|寄|回|答复|给|确认|跟进|谈|签|看|问|取|提|付|到|进场|开会|讲|演示"
+    r"|盯|带|上门|测|量|聊|交|装|对接|沟通|反馈|定|评审"
+)
+_PROMISE = re.compile(r"答应|承诺|保证|确保|拍胸脯")
+_REQUEST = re.compile(r"要|希望|想|必须|需要|让我|让咱|催|务必|得|最晚|最迟|等着")
+_STRONG_REQUEST = re.compile(r"要求|希望|必须|务必|最晚|最迟")
+_US_SUBJECT = re.compile(r"^\s*(?:我|咱)")
+_VISIT_BEFORE_NAME = re.compile(r"(?:在|到|去(?:了趟|了一趟|趟)?)$")
+_VAGUE_TAGS = re.compile(r"月|中旬|上旬|下旬|年底|年初|年末|年内|春节|元旦|国庆|寒假|暑假|^下下?周$|下个?星期$|下个?礼拜$")
+_HAS_TEXT = re.compile(r"[\u3400-\u9fffA-Za-z]")
+
+
+def understand(text: str, now: datetime, directory: Directory) -> Understanding:
+    """Tag one message. Pure and offline; never raises (a bug yields an empty, zero-confidence record)."""
+    try:
+        return analyse(text if isinstance(text, str) else str(text or ""), now, directory)
+    except Exception:  # the bot must always answer; the record will ask the rep to confirm
+        logger.exception("understanding failed; returning an empty record")
+        return Understanding()
+
+
+def analyse(text: str, now: datetime, directory: Directory) -> Understanding:
+    """The rules path without the safety net (tests call it directly so bugs surface)."""
+    norm = normalize(text)
+    if not _HAS_TEXT.search(norm):
+        quick = [c for c in find_cues(norm) if c.quick]
+        return Understanding(action_type=quick[0].type if quick else "other", confidence=0.1 if quick else 0.0)
+
+    tokens = directory.tokenize(norm)
+    starts = {t[1] for t in tokens}
+    ends = {t[2] for t in tokens}
+    mentions = directory.find_mentions(norm, starts, ends)
+    match = directory.resolve(mentions)
+
+    clauses = split_clauses(norm) or [Clause(0, len(norm), False)]
+    clause_starts = [c.start for c in clauses]
+    dates = find_dates(norm, now)
+    tenses = clause_tenses(norm, clauses, dates, tokens)
+
+    def clause_index(pos: int) -> int:
+        return max(0, bisect.bisect_right(clause_starts, pos) - 1)
+
+    cues = find_cues(norm)
+    for m in mentions:
+        if _VISIT_BEFORE_NAME.search(norm, max(0, m.start - 4), m.start):
+            cues.append(Cue("visit", m.start, m.end, weak=True))
+    done_at = [tenses[clause_index(c.start)] == DONE for c in cues]
+    action, strong, n_types = decide(cues, done_at)
+
+    budget = find_budget(norm, find_money(norm))
+    next_touch, expected, promised = _schedule(norm, now, clauses, tenses, dates, clause_index)
+    spans = [(m.start, m.end) for m in mentions]
+    contact, role = find_contact(norm, spans, starts)
+    vague = [d.text for d in dates if d.kind == "vague" and _VAGUE_TAGS.search(d.text)]
+    needs = find_needs(norm)
+    tags = find_tags(norm, vague)
+    confidence = _confidence(match, action, strong, n_types, next_touch, dates, contact)
+    return Understanding(
+        action_type=action,
+        customer_id=match.customer_id,
+        customer_candidates=match.candidates,
+        next_touch=next_touch,
+        budget=budget,
+        expected_date=expected,
+        promised_date=promised,
+        contact=contact,
+        contact_role=role,
+        needs=needs,
+        tags=tags,
+        confidence=confidence,
+    )
+
+
+def _schedule(
+    text: str,
+    now: datetime,
+    clauses: list[Clause],
+    tenses: list[str],
+    dates: list[DateMention],
+    clause_index: Callable[[int], int],
+) -> tuple[date | None, date | None, date | None]:
+    """(next_touch, expected_date, promised_date) from the dated, planned clauses."""
+    today = now.date()
+    touches: list[date] = []
+    expected: date | None = None
+    promised: date | None = None
+    for d in dates:
+        if d.value is None or d.value < today:
+            continue
+        ci = clause_index(d.start)
+        clause, tense = clauses[ci], tenses[ci]
+        body = text[clause.start : clause.end]
+        if d.rolled and tense == DONE:
+            continue
+        context = body
+        rest = (text[clause.start : d.start] + text[d.end : clause.end]).strip()
+        if len(rest) <= 1 and ci > 0:  # "…结构图发过来, 星期四之前": the date belongs to the clause before
+            prev = clauses[ci - 1]
+            context = text[prev.start : prev.end] + body
+        if _INTERNAL.search(context):
+            continue
+        if d.value == today and not d.future and (tense != PLANNED or not _CONTACT_VERB.search(context)):
+            continue
+        if d.value == today and not _CONTACT_VERB.search(context):
+            continue
+        touches.append(d.value)
+        is_promise = bool(_PROMISE.search(context)) or (clause.speaker_us and d.deadline)
+        if is_promise:
+            if promised is None:
+                promised = d.value
+            continue
+        if clause.speaker_us or _US_SUBJECT.match(body):
+            continue
+        if _REQUEST.search(body) and (d.deadline or _STRONG_REQUEST.search(body)):
+            if expected is None:
+                expected = d.value
+    return (min(touches) if touches else None), expected, promised
+
+
+def _confidence(
+    match: CustomerMatch,
+    action: str,
+    strong: bool,
+    n_types: int,
+    next_touch: date | None,
+    dates: list[DateMention],
+    contact: str | None,
+) -> float:
+    """How sure the rules are: a named customer and a clear done cue matter most."""
+    score = 0.25
+    if match.customer_id:
+        score += 0.3
+    elif match.candidates:
+        score += 0.1
+    if strong:
+        score += 0.25 if n_types <= 2 else 0.2
+    elif action == "visit":
+        score += 0.1
+    elif not match.customer_id and not match.candidates:
+        score += 0.1  # nothing customer-facing and nobody named: "other" is a fair reading
+    if next_touch is not None:
+        score += 0.1
+    elif any(d.kind == "vague" and d.future for d in dates):
+        score -= 0.05
+    if contact:
+        score += 0.05
+    return round(max(0.0, min(1.0, score)), 2)
