@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 
-from cards.model import Button, Card, Fact, Input
+from cards.model import Button, Card, Fact, Input, Style
 
 TYPE_LABELS: dict[str, str] = {
     "visit": "拜访",
@@ -42,9 +42,10 @@ class ConfirmationView:
     customer_name: str | None
     next_touch: date | None
     status: str = "draft"  # draft | confirmed
-    mode: str = "summary"  # summary | type | customer | date
+    mode: str = "summary"  # summary | ask (low confidence: every picker at once) | type | customer | date
     contact: str | None = None
     budget: int | None = None
+    quote_amount: int | None = None
     expected_date: date | None = None
     promised_date: date | None = None
     needs: list[str] = field(default_factory=list)
@@ -53,6 +54,10 @@ class ConfirmationView:
     low_confidence: bool = False
     problem: str = ""  # why the last press was refused, shown in the card
     today: date | None = None  # for quick-date buttons (platforms without a date picker use only these)
+
+
+def _pick(selected: bool) -> Style:
+    return "primary" if selected else "default"
 
 
 def quick_dates(today: date | None) -> list[tuple[str, date]]:
@@ -73,6 +78,8 @@ def build_confirmation(v: ConfirmationView) -> Card:
         facts.append(Fact("联系人", v.contact))
     if v.budget is not None:
         facts.append(Fact("客户预算", fmt_money(v.budget)))
+    if v.quote_amount is not None:
+        facts.append(Fact("报价", fmt_money(v.quote_amount)))
     if v.expected_date:
         facts.append(Fact("客户期望", fmt_date(v.expected_date)))
     if v.promised_date:
@@ -89,7 +96,16 @@ def build_confirmation(v: ConfirmationView) -> Card:
     buttons: list[Button]
     inputs: list[Input] = []
     subtitle = "请确认，或一键修改"
-    if v.mode == "type":
+    if v.mode == "ask":
+        subtitle = "没有完全看懂，请点选正确的内容后确认"
+        buttons = [Button(f"customer:{cid}", name, _pick(name == v.customer_name), "customer")
+                   for cid, name in v.candidates]
+        buttons += [Button(f"type:{t}", label, _pick(t == v.action_type), "type") for t, label in TYPE_LABELS.items()]
+        buttons += [Button(f"next_touch:{d.isoformat()}", label, _pick(d == v.next_touch), "date")
+                    for label, d in quick_dates(v.today)]
+        inputs = [Input("next_touch", "date", "其他日期", "next_touch", v.next_touch.isoformat() if v.next_touch else "")]
+        buttons.append(Button("confirm", "确认", "primary"))
+    elif v.mode == "type":
         subtitle = "选择动作类型"
         buttons = [Button(f"type:{t}", label) for t, label in TYPE_LABELS.items()]
         buttons.append(Button("back", "返回"))

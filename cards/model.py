@@ -15,9 +15,13 @@ Style = Literal["primary", "default", "danger"]
 
 @dataclass(frozen=True)
 class Button:
+    """``group`` names a set of alternatives (customer / type / date) a renderer may show as one
+    picker; ``primary`` style marks the current choice inside a group."""
+
     action: str
     label: str
     style: Style = "default"
+    group: str = ""
 
 
 @dataclass(frozen=True)

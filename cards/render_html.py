@@ -6,6 +6,8 @@ from html import escape
 
 from cards.model import Card
 
+GROUP_LABELS = {"customer": "客户", "type": "动作", "date": "下次跟进"}
+
 
 def render_html(card: Card) -> str:
     e = escape
@@ -29,12 +31,18 @@ def render_html(card: Card) -> str:
             f"<label>{e(i.label)} <input type=\"{typ}\" name=\"{e(i.name)}\" value=\"{e(i.value)}\"></label>"
             f'<button type="submit" class="btn btn-primary">确定</button></form>'
         )
-    if card.buttons:
-        parts.append('<div class="card-buttons">')
-        for b in card.buttons:
-            parts.append(
-                f'<button class="btn btn-{e(b.style)}" data-action="{e(b.action)}">{e(b.label)}</button>'
-            )
+    group: str | None = None
+    for b in card.buttons:
+        if b.group != group:
+            if group is not None:
+                parts.append("</div>")
+            label = GROUP_LABELS.get(b.group, "")
+            parts.append(f'<div class="card-buttons" data-group="{e(b.group)}">')
+            if label:
+                parts.append(f'<span class="card-group">{e(label)}</span>')
+            group = b.group
+        parts.append(f'<button class="btn btn-{e(b.style)}" data-action="{e(b.action)}">{e(b.label)}</button>')
+    if group is not None:
         parts.append("</div>")
     if card.note:
         parts.append(f'<div class="card-note">{e(card.note)}</div>')

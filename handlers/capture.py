@@ -15,6 +15,7 @@ from cards.model import Card, Fact
 from handlers.context import Context
 from handlers.event import Event
 from handlers.understanding import Understanding, understand
+from handlers.understanding.money import find_money
 from storage.models import ActionRecord, ActionType, Customer, Person, RecordStatus
 from storage.models import Card as CardRow
 
@@ -28,15 +29,15 @@ async def capture_text(ctx: Context, person: Person, event: Event, inbox_id: int
     u: Understanding = understand(event.text, event.sent_at.astimezone(ctx.settings.tz), directory)
     record = ActionRecord(
         type=ActionType(u.action_type), customer_id=u.customer_id, rep_id=_id(person), text=event.text,
-        source_event_id=inbox_id, next_touch=u.next_touch, budget=u.budget, expected_date=u.expected_date,
+        source_event_id=inbox_id, next_touch=u.next_touch, budget=u.budget, quote_amount=_quoted(u, event.text),
+        expected_date=u.expected_date,
         promised_date=u.promised_date, contact=u.contact, contact_role=u.contact_role, needs=list(u.needs),
         tags=list(u.tags), confidence=u.confidence, status=RecordStatus.draft, created_at=ctx.now(),
     )
     ctx.session.add(record)
     await ctx.session.flush()
     low = u.confidence < ctx.settings.confidence_threshold or u.customer_id is None
-    view = {"mode": "customer" if u.customer_id is None else "summary", "candidates": u.customer_candidates,
-            "low": low}
+    view = {"mode": "ask" if low else "summary", "candidates": u.customer_candidates, "low": low}
     card = await confirmation_card(ctx, record, view)
     await ctx.send_card(card, person_id=_id(person), subject={"record_id": record.id}, view=view)
     return record
@@ -51,6 +52,7 @@ async def confirmation_card(
         customer_name=customer.name if customer else None, next_touch=record.next_touch,
         status="confirmed" if record.status == RecordStatus.confirmed else "draft",
         mode=str(view.get("mode", "summary")), contact=_contact(record), budget=record.budget,
+        quote_amount=record.quote_amount,
         expected_date=record.expected_date, promised_date=record.promised_date, needs=list(record.needs),
         candidates=await _candidates(ctx, record, list(view.get("candidates") or [])),  # type: ignore[call-overload]
         autofill=await _autofill(ctx, record), low_confidence=bool(view.get("low")), problem=problem,
@@ -101,13 +103,14 @@ async def _autofill(ctx: Context, record: ActionRecord) -> list[Fact]:
         for n in r.needs:
             if n not in needs:
                 needs.append(n)
-    budgets = [r.budget for r in history if r.budget]
     facts = []
     if needs:
         facts.append(Fact("历史需求", "、".join(needs[:3])))
-    if budgets:
-        lo, hi = min(budgets), max(budgets)
-        facts.append(Fact("历史预算", fmt_money(lo) if lo == hi else f"{fmt_money(lo)}–{fmt_money(hi)}"))
+    for label, values in (("历史报价", [r.quote_amount for r in history if r.quote_amount]),
+                          ("历史预算", [r.budget for r in history if r.budget])):
+        if values:
+            lo, hi = min(values), max(values)
+            facts.append(Fact(label, fmt_money(lo) if lo == hi else f"{fmt_money(lo)}–{fmt_money(hi)}"))
     return facts
 
 
@@ -127,11 +130,12 @@ async def on_confirmation_action(ctx: Context, row: CardRow, presser: Person, ac
         await ctx.send_text("这条记录已经确认过了。", person_id=_id(presser))
         return
     problem = ""
+    back = "ask" if view.get("mode") == "ask" else "summary"  # a pick in the ask card keeps the other pickers
     kind, _, arg = action.partition(":")
     if kind == "confirm":
         if record.customer_id is None and record.type != ActionType.other:
             problem = "请先选择客户再确认"
-            view["mode"] = "customer"
+            view["mode"] = "ask" if back == "ask" else "customer"
         else:
             record.status = RecordStatus.confirmed
             record.confirmed_at = ctx.now()
@@ -145,18 +149,17 @@ async def on_confirmation_action(ctx: Context, row: CardRow, presser: Person, ac
         view["mode"] = "summary"
     elif kind == "type" and arg in TYPE_LABELS:
         record.type = ActionType(arg)
-        view["mode"] = "summary"
+        view["mode"] = back
     elif kind == "customer" and await _offered(ctx, record, view, arg):
         record.customer_id = arg
-        view["mode"] = "summary"
-        view["low"] = False
+        view["mode"] = back
     elif kind == "next_touch":
         parsed = _parse_day(value if not arg else arg)
         if parsed is False or (parsed and not 0 <= (parsed - ctx.today()).days <= MAX_NEXT_TOUCH_DAYS):
             problem = "日期不对：请选今天起一年内的日期"
         else:
             record.next_touch = parsed or None
-            view["mode"] = "summary"
+            view["mode"] = back
     else:
         await ctx.send_text("⛔ 这个按钮已失效，请用卡片上当前的按钮。", person_id=_id(presser))
         return
@@ -169,6 +172,14 @@ async def _offered(ctx: Context, record: ActionRecord, view: dict[str, object], 
     """A customer press counts only if that customer was on the card (never trust client values)."""
     offered = await _candidates(ctx, record, list(view.get("candidates") or []))  # type: ignore[call-overload]
     return any(cid == c for c, _ in offered)
+
+
+def _quoted(u: Understanding, text: str) -> int | None:
+    """On a quote record, the amount we quoted (the tagger keeps ``budget`` for the customer's own)."""
+    if u.action_type != ActionType.quote.value:
+        return None
+    amounts = [m.amount for m in find_money(text) if m.amount != u.budget]
+    return amounts[0] if amounts else None
 
 
 def _parse_day(value: str) -> date | None | bool:

@@ -131,7 +131,8 @@ class ActionRecord(SQLModel, table=True):
     text: str
     source_event_id: int | None = Field(default=None, foreign_key="inbox_event.id", index=True)
     next_touch: date | None = Field(default=None, index=True)
-    budget: int | None = None
+    budget: int | None = None  # the customer's budget
+    quote_amount: int | None = None  # what we quoted, on quote records
     expected_date: date | None = None
     promised_date: date | None = None
     contact: str | None = None

@@ -83,9 +83,10 @@ async def seed_demo(session: AsyncSession, now: datetime, tz: ZoneInfo, seed: in
                 need = rng.choice(NEEDS)
                 phrase = f"{nxt.month}月{nxt.day}号"
                 budget = rng.choice([None, None, 300000, 500000, 800000])
+                quoted = rng.choice([280000, 460000, 750000]) if kind == ActionType.quote else None
                 session.add(ActionRecord(
                     type=kind, customer_id=c.id, rep_id=rep.id or 0, text=text.format(c=c.aliases[0] if c.aliases else c.name, p=contact, n=need, next=phrase),
-                    next_touch=nxt, contact=contact, contact_role=role, needs=[need], budget=budget,
+                    next_touch=nxt, contact=contact, contact_role=role, needs=[need], budget=budget, quote_amount=quoted,
                     status=RecordStatus.confirmed, confidence=0.9, created_at=at, confirmed_at=at + timedelta(seconds=20),
                 ))
                 c.last_action_at = max(c.last_action_at or at, at)

@@ -181,3 +181,52 @@ async def test_health_endpoints(client: TestClient) -> None:
     assert (await client.get("/healthz")).status == 200
     r = await client.get("/readyz")
     assert r.status == 200 and (await r.json())["ok"] is True
+
+
+async def test_unsure_parse_asks_with_every_picker(client: TestClient, service: Service,
+                                                  people: dict[str, Person]) -> None:
+    rep = people["张伟"]
+    await say(client, rep, "恒远那边今天又聊了聊")  # 恒远 is two customers: the tagger must not guess
+    msg = await eventually(lambda: card_message(service, rep, "待确认"))
+    card = msg.body["card"]
+    groups = {b["group"] for b in card["buttons"]}
+    assert {"customer", "type", "date"} <= groups and card["inputs"]
+    offered = [b["action"] for b in card["buttons"] if b["group"] == "customer"]
+    assert "customer:D002" in offered and "customer:D012" in offered
+    await press(client, rep, msg.card_id, "confirm")  # no customer yet → refused with a note
+    await press(client, rep, msg.card_id, "customer:D012")
+    await press(client, rep, msg.card_id, "type:visit")
+    await service.inbox.drain()
+    [rec] = await records(service, rep)
+    assert rec.status == RecordStatus.draft and rec.customer_id == "D012" and rec.type.value == "visit"
+
+    async def still_asking() -> LocalChatMessage | None:
+        m = await card_message(service, rep, "待确认")
+        chosen = [b["action"] for b in m.body["card"]["buttons"] if b["style"] == "primary"] if m else []
+        return m if "customer:D012" in chosen and "type:visit" in chosen else None
+
+    await eventually(still_asking)
+    await press(client, rep, msg.card_id, "confirm")
+    await service.inbox.drain()
+    [rec] = await records(service, rep)
+    assert rec.status == RecordStatus.confirmed
+
+
+async def test_quote_amount_is_kept_and_shown_as_history(client: TestClient, service: Service,
+                                                         people: dict[str, Person]) -> None:
+    rep = people["张伟"]
+    await say(client, rep, "瑞丰机械 报价单已发，总价36.5万，周五电话确认")
+    msg = await eventually(lambda: card_message(service, rep, "待确认"))
+    [rec] = await records(service, rep)
+    assert rec.type.value == "quote" and rec.quote_amount == 365000 and rec.budget is None
+    await press(client, rep, msg.card_id, "confirm")
+    await service.inbox.drain()
+    await say(client, rep, "今天拜访了瑞丰机械张总，下周三再去")
+
+    async def second_card() -> dict[str, str] | None:
+        m = await card_message(service, rep, "待确认")
+        facts = {f["label"]: f["value"] for f in m.body["card"]["facts"]} if m and m.id != msg.id else {}
+        return facts if "历史报价" in facts else None
+
+    facts = await eventually(second_card)
+    assert "36.5万元" in facts["历史报价"]

@@ -138,6 +138,7 @@ def upgrade() -> None:
     sa.Column('source_event_id', sa.Integer(), nullable=True),
     sa.Column('next_touch', sa.Date(), nullable=True),
     sa.Column('budget', sa.Integer(), nullable=True),
+    sa.Column('quote_amount', sa.Integer(), nullable=True),
     sa.Column('expected_date', sa.Date(), nullable=True),
     sa.Column('promised_date', sa.Date(), nullable=True),
     sa.Column('contact', sqlmodel.sql.sqltypes.AutoString(), nullable=True),
