@@ -49,7 +49,8 @@ class Inbox:
         self.settings = settings
         self.directory = directory or DirectoryCache()
         self.on_handled = on_handled
-        self.preparers: dict[str, Prepare] = {}  # platform → slow preparation step
+        self.preparers: dict[str, Prepare] = {}  # platform → slow preparation step (media download)
+        self.enrichers: list[Prepare] = []  # then, for every platform (LLM understanding)
         self._queue: asyncio.Queue[int] = asyncio.Queue()
         self._workers = workers
         self._tasks: list[asyncio.Task[None]] = []
@@ -162,6 +163,8 @@ class Inbox:
         try:
             if prepare is not None:
                 event = await prepare(event)
+            for enrich in self.enrichers:
+                event = await enrich(event)
             async with self.db.write() as s:
                 claimed = await s.execute(
                     update(InboxEvent)

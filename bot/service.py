@@ -12,12 +12,14 @@ from sqlalchemy import text
 from bot.channels.base import Channel
 from bot.channels.local.channel import LocalChannel
 from bot.config import Config
+from bot.enrich import LLMUnderstanding
 from bot.inbox import Inbox
 from bot.sender import Sender
 from handlers.clock import Clock, SystemClock
 from handlers.context import Context, Settings
 from handlers.customers import DirectoryCache
 from handlers.dispatch import Dispatcher
+from handlers.understanding import LLMSettings
 from scheduler.registry import Registry
 from storage.db import Database
 
@@ -51,6 +53,9 @@ class Service:
         self.sender = Sender(self.db, self.channels, sender_clock or SystemClock(), cfg.outbox)
         self.inbox = Inbox(self.db, self.dispatcher, self.clock, self.settings, directory=self.directory,
                            on_handled=self.sender.wake, workers=dispatch_workers)
+        llm = LLMSettings.from_config(cfg.understanding.llm)
+        if llm.enabled:
+            self.inbox.enrichers.append(LLMUnderstanding(self.db, self.directory, llm, cfg.org.tz))
         self.jobs = Registry()
         self.started = False
 

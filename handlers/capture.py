@@ -25,8 +25,10 @@ MAX_NEXT_TOUCH_DAYS = 366
 
 async def capture_text(ctx: Context, person: Person, event: Event, inbox_id: int | None) -> ActionRecord:
     """Tag the text, store a draft record, and queue its confirmation card."""
-    directory = await ctx.directory.get(ctx.session)
-    u: Understanding = understand(event.text, event.sent_at.astimezone(ctx.settings.tz), directory)
+    u = _from_contract(event.extra.get("understanding"))  # the LLM's reading, made after the ack
+    if u is None:
+        directory = await ctx.directory.get(ctx.session)
+        u = understand(event.text, event.sent_at.astimezone(ctx.settings.tz), directory)
     record = ActionRecord(
         type=ActionType(u.action_type), customer_id=u.customer_id, rep_id=_id(person), text=event.text,
         source_event_id=inbox_id, next_touch=u.next_touch, budget=u.budget, quote_amount=_quoted(u, event.text),
@@ -172,6 +174,22 @@ async def _offered(ctx: Context, record: ActionRecord, view: dict[str, object], 
     """A customer press counts only if that customer was on the card (never trust client values)."""
     offered = await _candidates(ctx, record, list(view.get("candidates") or []))  # type: ignore[call-overload]
     return any(cid == c for c, _ in offered)
+
+
+def _from_contract(d: object) -> Understanding | None:
+    """Rebuild an Understanding from its contract dict; anything malformed means "tag it here"."""
+    if not isinstance(d, dict):
+        return None
+    try:
+        day = {k: date.fromisoformat(d[k]) if d.get(k) else None for k in ("next_touch", "expected_date", "promised_date")}
+        return Understanding(
+            action_type=ActionType(d["action_type"]).value, customer_id=d.get("customer_id"),
+            customer_candidates=list(d.get("customer_candidates") or []), budget=d.get("budget"),
+            contact=d.get("contact"), contact_role=d.get("contact_role"), needs=list(d.get("needs") or []),
+            tags=list(d.get("tags") or []), confidence=float(d.get("confidence") or 0), **day,
+        )
+    except (KeyError, TypeError, ValueError):
+        return None
 
 
 def _quoted(u: Understanding, text: str) -> int | None:
