@@ -17,7 +17,8 @@ from handlers.clock import Clock
 from handlers.context import Context, Settings
 from handlers.customers import DirectoryCache
 from handlers.dispatch import Dispatcher
-from handlers.event import Event
+from handlers.event import Event, EventKind
+from storage import outbox
 from storage.db import Database
 from storage.models import InboxEvent, InboxStatus
 from storage.upsert import insert_ignore_stmt
@@ -25,8 +26,9 @@ from storage.upsert import insert_ignore_stmt
 log = logging.getLogger("actionflow.inbox")
 
 MAX_ATTEMPTS = 3
-RETRY_DELAY_S = 2.0
+RETRY_DELAY_S = 0.5
 BATCH_MAX = 256
+GAVE_UP = "⚠️ 抱歉，这条消息没能处理成功（已记录错误），请稍后重发或联系管理员。"
 
 Prepare = Callable[[Event], Awaitable[Event]]  # slow per-event work after the ack (media download, ASR)
 
@@ -195,6 +197,11 @@ class Inbox:
             row.error = f"{type(exc).__name__}: {exc}"[:500]
             if row.attempts >= MAX_ATTEMPTS:
                 row.status = InboxStatus.failed
+                if event.kind != EventKind.enter:  # tell the person instead of failing silently
+                    await outbox.enqueue(
+                        s, key=f"in{inbox_id}:failed", platform=event.platform, recipient=event.sender,
+                        body={"text": GAVE_UP}, now=self.clock.now(),
+                    )
         log.exception(
             "event handling failed",
             extra={"platform": event.platform, "event_id": event.event_id, "inbox_id": inbox_id, "attempts": row.attempts},
@@ -202,3 +209,5 @@ class Inbox:
         )
         if row.status == InboxStatus.received:
             asyncio.get_running_loop().call_later(RETRY_DELAY_S * row.attempts, self._queue.put_nowait, inbox_id)
+        elif self.on_handled:
+            self.on_handled()  # wake the sender for the apology
