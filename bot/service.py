@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import AsyncIterator
 from ipaddress import ip_address
 
 from aiohttp import web
 from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.channels.base import Channel
 from bot.channels.local.channel import LocalChannel
@@ -59,7 +61,7 @@ class Service:
         self.jobs = Registry()
         self.started = False
 
-    def context(self, key_prefix: str, session) -> Context:  # type: ignore[no-untyped-def]
+    def context(self, key_prefix: str, session: AsyncSession) -> Context:
         return Context(session=session, clock=self.clock, settings=self.settings, key_prefix=key_prefix,
                        directory=self.directory)
 
@@ -92,7 +94,7 @@ class Service:
         for ch in self.channels.values():
             app.add_routes(ch.routes())
 
-        async def lifecycle(_app: web.Application):  # type: ignore[no-untyped-def]
+        async def lifecycle(_app: web.Application) -> AsyncIterator[None]:
             await self.start()
             yield
             await self.stop()

@@ -56,11 +56,16 @@ async def confirmation_card(
         mode=str(view.get("mode", "summary")), contact=_contact(record), budget=record.budget,
         quote_amount=record.quote_amount,
         expected_date=record.expected_date, promised_date=record.promised_date, needs=list(record.needs),
-        candidates=await _candidates(ctx, record, list(view.get("candidates") or [])),  # type: ignore[call-overload]
+        candidates=await _candidates(ctx, record, _ids(view)),
         autofill=await _autofill(ctx, record), low_confidence=bool(view.get("low")), problem=problem,
         today=ctx.today(),
     )
     return build_confirmation(v)
+
+
+def _ids(view: dict[str, object]) -> list[str]:
+    raw = view.get("candidates")
+    return [str(i) for i in raw] if isinstance(raw, list) else []
 
 
 def _contact(r: ActionRecord) -> str | None:
@@ -172,7 +177,7 @@ async def on_confirmation_action(ctx: Context, row: CardRow, presser: Person, ac
 
 async def _offered(ctx: Context, record: ActionRecord, view: dict[str, object], cid: str) -> bool:
     """A customer press counts only if that customer was on the card (never trust client values)."""
-    offered = await _candidates(ctx, record, list(view.get("candidates") or []))  # type: ignore[call-overload]
+    offered = await _candidates(ctx, record, _ids(view))
     return any(cid == c for c, _ in offered)
 
 

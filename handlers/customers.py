@@ -14,7 +14,7 @@ class DirectoryCache:
     """Building a Directory loads jieba's user dictionary: do it once per change, not per message."""
 
     def __init__(self) -> None:
-        self._version: tuple[int, object] | None = None
+        self._version: tuple[object, ...] | None = None
         self._directory: Directory | None = None
 
     async def get(self, session: AsyncSession) -> Directory:
@@ -25,5 +25,5 @@ class DirectoryCache:
                 DirCustomer(id=c.id, name=c.name, aliases=tuple(c.aliases), address=c.address, lat=c.lat, lng=c.lng)
                 for c in rows
             )
-            self._version = version  # type: ignore[assignment]
+            self._version = version
         return self._directory

@@ -8,7 +8,7 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -86,7 +86,7 @@ class Server:
         self.proc.wait(10)
 
 
-def wait_until(fn, timeout: float = 20.0):  # type: ignore[no-untyped-def]
+def wait_until(fn: Callable[[], object], timeout: float = 20.0) -> object:
     deadline = time.time() + timeout
     while time.time() < deadline:
         value = fn()

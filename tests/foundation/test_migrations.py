@@ -6,6 +6,7 @@ from pathlib import Path
 
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
+from sqlalchemy.engine import Connection
 from sqlmodel import SQLModel
 
 from storage.db import Database
@@ -16,7 +17,7 @@ async def test_models_match_migrations(tmp_path: Path) -> None:
     await db.migrate()
     await db.migrate()  # idempotent
 
-    def diff(conn) -> list[object]:  # type: ignore[no-untyped-def]
+    def diff(conn: Connection) -> list[object]:
         return compare_metadata(MigrationContext.configure(conn), SQLModel.metadata)
 
     async with db.engine.connect() as conn:
