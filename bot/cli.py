@@ -111,6 +111,63 @@ def cmd_eval(args: argparse.Namespace) -> int:
     return run_eval(args.customers, args.messages, sys.stdout)
 
 
+def cmd_doctor(args: argparse.Namespace) -> int:
+    """Check the enabled platforms' credentials against the platform itself; exit 1 when one fails."""
+    from bot.channels.wecom.doctor import check_wecom
+
+    cfg = _config(args)
+    if not cfg.channels.wecom.enabled:
+        print("企业微信 (channels.wecom.enabled) 未启用：没有需要检查的凭据")
+        return 0
+    ok, lines = asyncio.run(check_wecom(cfg))
+    print("\n".join(lines))
+    return 0 if ok else 1
+
+
+def _at(value: str | None, cfg: Config) -> datetime | None:
+    """--at ISO; a time without an offset is read in the org's timezone."""
+    if not value:
+        return None
+    at = datetime.fromisoformat(value)
+    return at if at.tzinfo else at.replace(tzinfo=cfg.org.tz)
+
+
+def cmd_jobs(args: argparse.Namespace) -> int:
+    """List the scheduled jobs, run one now (or as of --at), or run whatever is due at that moment.
+
+    Cards go into the outbox; a running ``actionflow serve`` on the same database delivers them. The
+    unit claims are the same as the timers', so a run here never repeats what was already sent."""
+    from bot.service import Service
+    from handlers.clock import FixedClock, SystemClock
+
+    cfg = _config(args)
+    at = _at(getattr(args, "at", None), cfg)
+
+    async def go() -> int:
+        service = Service(cfg, clock=FixedClock(at) if at else SystemClock(), scheduler=False)
+        try:
+            if args.jobs_command == "list":
+                for j in service.jobs.jobs.values():
+                    print(f"{j.name:<20} {j.schedule:<28} {j.label}")
+                return 0
+            await service.db.migrate()
+            when = (at or service.clock.now()).astimezone(cfg.org.tz)
+            day = f"{when:%Y-%m-%d %H:%M}（{service.workdays.kind(when.date())}）"
+            if args.jobs_command == "due":
+                done = await service.scheduler.run_due(at)
+                print(f"{day}: " + ("; ".join(done.values()) if done else "没有到点的任务"))
+                return 0
+            if service.jobs.get(args.name) is None:
+                print(f"error: no job named {args.name!r} (see `actionflow jobs list`)", file=sys.stderr)
+                return 2
+            print(f"{day}: {await service.scheduler.run(args.name, at, force=True)}")
+            return 0
+        finally:
+            await service.db.close()
+
+    return asyncio.run(go())
+
+
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="actionflow", description="销售动作流机器人 — sales action-flow chat bot")
     p.add_argument("--config", default="config.yaml", help="config file (default ./config.yaml)")
@@ -137,6 +194,18 @@ def parser() -> argparse.ArgumentParser:
     s.add_argument("--customers", required=True)
     s.add_argument("--messages", required=True)
     s.set_defaults(fn=cmd_eval)
+    s = sub.add_parser("jobs", help="scheduled jobs: list | run NAME [--at ISO] | due [--at ISO]")
+    jobs = s.add_subparsers(dest="jobs_command", required=True)
+    jobs.add_parser("list", help="the jobs and when they run").set_defaults(fn=cmd_jobs)
+    j = jobs.add_parser("run", help="run one job now (any day); what it already sent today is not sent again")
+    j.add_argument("name")
+    j.add_argument("--at", help="run as of this ISO time (org timezone when it has no offset)")
+    j.set_defaults(fn=cmd_jobs)
+    j = jobs.add_parser("due", help="run what the scheduler would run at this moment (workdays, cut-offs)")
+    j.add_argument("--at", help="as of this ISO time (org timezone when it has no offset)")
+    j.set_defaults(fn=cmd_jobs)
+    sub.add_parser("doctor", help="check platform credentials (asks WeCom for a token) and print a verdict") \
+        .set_defaults(fn=cmd_doctor)
     return p
 
 

@@ -9,13 +9,13 @@ from __future__ import annotations
 import os
 import re
 import shutil
-from datetime import time
+from datetime import date, time
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 EXAMPLE_PATH = Path(__file__).resolve().parent.parent / "config.example.yaml"
@@ -87,6 +87,16 @@ class WecomConfig(Section):
     timestamp_window_s: int = Field(300, ge=1)
     rate_per_member_per_min: int = Field(30, ge=1)
     rate_per_member_per_hour: int = Field(1000, ge=1)
+    callback_path: str = Field("/wecom/callback", pattern=r"^/[A-Za-z0-9/_-]*$")
+    max_callback_bytes: int = Field(65536, ge=1024, le=1_048_576)
+    request_timeout_s: float = Field(10.0, gt=0, le=60)
+    duplicate_check_interval_s: int = Field(1800, ge=1, le=14400)
+    media_dir: str = "data/media/wecom"
+    max_media_bytes: int = Field(20 * 1024 * 1024, ge=1024)
+    appchat_id: str = Field("", max_length=64)
+    robot_webhook_key_env: str = "WECOM_ROBOT_KEY"
+    robot_rate_per_min: int = Field(20, ge=1)
+    oauth_redirect_url: str = ""
 
 
 class FeishuConfig(Section):
@@ -138,13 +148,23 @@ def parse_hhmm(v: str) -> time:
 
 
 class ScheduleConfig(Section):
+    enabled: bool = True  # arm the cron triggers (and catch up missed runs) when the service starts
     morning_must_do: str = "08:45"
+    morning_cutoff: str = "11:00"  # a morning card missed while down is still sent until then
     reason_deadline: str = "17:00"
     reason_card: str = "16:00"
+    end_of_day_cutoff: str = "22:00"  # items still turn red (late reason cards) until then
+    escalation_cutoff: str = "23:00"
+    warning_scan_start: str = "09:00"  # red/yellow warnings are checked on workdays between start and end
+    warning_scan_end: str = "18:00"
+    warning_scan_every_min: int = Field(30, ge=5, le=240)
     daily_digest: str = "18:30"
     weekly_radar: str = "FRI 18:00"
+    extra_holidays: tuple[date, ...] = ()  # company days off on top of the statutory calendar
+    extra_workdays: tuple[date, ...] = ()  # company make-up days (or years chinese-calendar does not know yet)
 
-    @field_validator("morning_must_do", "reason_deadline", "reason_card", "daily_digest")
+    @field_validator("morning_must_do", "morning_cutoff", "reason_deadline", "reason_card", "end_of_day_cutoff",
+                     "escalation_cutoff", "warning_scan_start", "warning_scan_end", "daily_digest")
     @classmethod
     def _hhmm(cls, v: str) -> str:
         return _check_hhmm(v)
@@ -156,12 +176,34 @@ class ScheduleConfig(Section):
             raise ValueError(f"expected e.g. 'FRI 18:00', got {v!r}")
         return v
 
+    @model_validator(mode="after")
+    def _in_order(self) -> ScheduleConfig:
+        """A card that goes out after its own deadline (or a cut-off before its run) can never be answered."""
+        pairs = [("reason_card", "reason_deadline"), ("morning_must_do", "morning_cutoff"),
+                 ("reason_card", "end_of_day_cutoff"), ("reason_deadline", "escalation_cutoff"),
+                 ("warning_scan_start", "warning_scan_end")]
+        for early, late in pairs:
+            if getattr(self, early) >= getattr(self, late):
+                raise ValueError(f"{early} ({getattr(self, early)}) must be before {late} ({getattr(self, late)})")
+        return self
+
 
 class RulesConfig(Section):
     must_do_count: int = Field(3, ge=1, le=10)
     stale_lead_hours: int = Field(72, ge=1)
     first_contact_hours: int = Field(2, ge=1)
     overdue_red_days: int = Field(3, ge=1)
+    must_do_proposals: int = Field(6, ge=1, le=12)  # how many ranked proposals the morning card offers
+    first_contact_director_hours: int = Field(4, ge=1)  # new lead still untouched → the region director
+    first_contact_window_days: int = Field(7, ge=1)  # older never-touched customers are not "new leads"
+    closed_stages: tuple[str, ...] = ("签约", "回款")  # customers in these stages are not leads (no stale warning)
+    sales_bp: tuple[str, ...] = ()  # names of sales BPs copied on stale-lead red cards
+
+    @model_validator(mode="after")
+    def _ladder(self) -> RulesConfig:
+        if self.first_contact_director_hours <= self.first_contact_hours:
+            raise ValueError("first_contact_director_hours must be above first_contact_hours")
+        return self
     checkin_distance_m: int = Field(500, ge=1)
     exif_time_skew_min: int = Field(3, ge=0)
     verify_deadline_hours: int = Field(2, ge=1)

@@ -30,6 +30,8 @@ class Dispatcher:
         self.card_actions[kind] = handler
 
     async def handle(self, ctx: Context, event: Event, inbox_id: int | None) -> None:
+        if event.extra.get("system"):
+            return  # platform bookkeeping (contact changes, auto-reported location): stored, never answered
         person = await people.resolve(ctx.session, event.platform, event.sender)
         if person is None:
             await ctx.send_text(UNKNOWN_USER, to=(event.platform, event.sender))

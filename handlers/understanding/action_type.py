@@ -3,7 +3,9 @@
 The contract counts only touches that happened ("明天发报价" after a visit is a visit), so each cue
 is read in the tense of its clause: a clause is planned when it has a future date or a planning
 word (约, 准备, 答应 …), done when it has 了/已/刚 or a past date, and otherwise inherits the tense
-of the clause before it ("下周一恒远化工, 下周二蜀通, 都是例行拜访" stays planned).
+of the clause before it ("下周一恒远化工, 下周二蜀通, 都是例行拜访" stays planned). A later part of
+today with a done verb is when it happened ("下午去瑞丰见了张总" sent at 10:00 is done), and a
+customer's pushback said with 要/得/再 ("价格还得再压一压") still happened once the touch did.
 """
 
 from __future__ import annotations
@@ -23,17 +25,22 @@ ACTION_TYPES: tuple[str, ...] = (*PRECEDENCE, "other")
 QUICK_TAGS: dict[str, str] = {"📞": "call", "☎": "call", "🧭": "site_survey", "📊": "presentation"}
 
 _W = r"[^,.;!?:。\n]"  # a character inside the same clause
+_NW = r"[^,.;!?:。\n没未不别]"  # ... that is not a negation (合同还没签, 钱还没到账)
 _CUE_PATTERNS: dict[str, str] = {
     "contract": (
-        rf"合同{_W}{{0,8}}?(?:签|盖|寄|发过去|发给|发出|送过去|送去|送到|交给|递交|提交|用印|走签字|走盖章)"
+        rf"合同{_NW}{{0,8}}?(?:签|盖|寄|发过去|发给|发出|发送|发了|送过去|送去|送到|交给|递交|提交|用印|走签字|走盖章"
+        r"|快递|邮寄|发到|给(?:他们|对方|客户)|过去了)"
+        rf"|(?:寄|快递|邮寄|发|送|递|交)(?:了|出|过去|给了?){_W}{{0,6}}?合同"
         rf"|(?:签了|签订了?|签署了?|签完|签好)(?:{_W}{{0,6}}?)(?:合同|协议|订单)"
-        rf"|签约|签单|(?:协议|订单){_W}{{0,4}}?签(?!字)"
+        rf"|签约|签单|(?:协议|订单){_NW}{{0,4}}?(?:签(?!字)|盖)"
+        r"|(?:已|都)签字|签字了|(?:已|都)?盖(?:了|好|完)章|盖章了|已盖章|已用印|用印了"
         r"|(?i:contract\s+(?:was\s+|is\s+)?signed|signed\s+(?:the\s+)?contract)"
     ),
     "payment": (
-        rf"(?:款|钱|费){_W}{{0,4}}?(?:到账|到了|已到|收到|结清|入账|已付|付了|付清|打过来了)"
+        rf"(?:款|钱|费){_NW}{{0,4}}?(?:到账|到了|已到|收到|结清|入账|已付|付了|付清|打过来了)"
         rf"|到账(?!没|了没|了吗|吗)|收到{_W}{{0,6}}?(?:款|钱)|已回款|回款(?:了|到|已)|结清"
         r"|已打款|打款了|打了款|已付款|付款了|付了款|款已付|已经付了"
+        r"|(?:回款|收款|到账)\s?[\d一二三四五六七八九十两](?:[\d.]*|[一二三四五六七八九十两百千]*)\s?(?:万|千|元|块|[wWkK])"
         r"|(?i:payment\s+(?:was\s+)?received|received\s+(?:the\s+)?payment)"
     ),
     "quote": (
@@ -53,17 +60,31 @@ _CUE_PATTERNS: dict[str, str] = {
     ),
     "objection": (
         r"嫌|太贵|偏贵|贵了|有点贵|比较贵|压价|砍价|杀价|异议|不满|投诉|抱怨|担心|顾虑|疑虑|质疑"
-        r"|太长|太慢|太赶|太高|犹豫|不认可|不接受"
+        r"|太长|太慢|太赶|太高|犹豫|不认可|不接受|不太(?:认可|接受|满意|同意|放心)|接受不了|不能接受|不符合|不满足|达不到"
+        r"|不划算|没(?:有|什么|啥)?优势|不占优势|比价|货比三家"
+        # price pushback: the customer wants it cheaper (价格还得再压一压, 能不能再便宜点)
+        r"|压一压|压一下|再压|往下压|压低|砍一刀|降一降|让(?:点|一点)利"
+        r"|(?:再|能|要|想|希望|给个?)(?:便宜|降|优惠|让)(?:点|些|一点|一些)"
+        r"|(?:能不能|能否|可不可以|可否)(?:再)?(?:降|便宜|优惠|少|打折|提前|缩短)"
+        rf"|(?:价格|价钱|单价|总价|费用|运费|价位){_W}{{0,6}}?(?:偏高|高了|太高|下不来|没竞争力|不(?:太)?(?:合适|好接受))"
+        # delivery-time pushback (交期太长, 到货时间要提前两周)
+        rf"|(?:交期|交货|工期|到货|交付|货期|周期|供货){_W}{{0,8}}?(?:太久|长了|慢了|晚了|赶不上|来不及|等不了|赶不及|(?:要|得|想)(?:再)?提前|缩短|压缩)"
+        r"|(?:要求|希望|必须)(?:再)?(?:提前|缩短|压缩)"
+        # competitor comparisons (竞品报得比我们低15%, 别家便宜一成)
         rf"|比(?!较|如|例|赛|方){_W}{{0,12}}?(?:贵|晚|慢|高|涨)"
-        rf"|(?:竞品|别家|同行|对手|其他家|友商|隔壁){_W}{{0,12}}?(?:便宜|低|快|承诺|送|优惠)"
+        rf"|比(?:我们|咱们?|我司|你们){_W}{{0,8}}?(?:低|便宜|快|少|短|优惠|好)"
+        rf"|(?<!比)(?:竞品|别家|别人家|同行|对手|其他家|友商|隔壁|其他供应商|别的供应商|另一家|另外一家"
+        r"|其他厂家|别的厂家|其他品牌|别的品牌)"
+        rf"{_W}{{0,12}}?(?:便宜|低|快|承诺|送|优惠|报|给的|只要)"
     ),
     "visit": (
         r"拜访|拜会|走访|到访|登门|上门|巡店|巡了|吃了?(?:个|顿)?饭|饭局|喝了?茶|(?<![意听看遇])见了|见到|见面"
-        r"|碰面|碰了?个?面|当面|面谈|面聊|参观|陪同|来访|接待|(?<![发寄传递送转过])去了|(?<![发寄传递送转])过去了|去过"
+        r"|碰面|碰了?个?[面头]|当面|(?:走|转|逛)了一?圈|坐了(?:坐|一?会|一下|一?(?:上午|下午|晚上|天|整天)|半天)"
+        r"|(?:待|呆)了(?:一|半|大|几|两|整)|吃的(?:饭|午饭|晚饭)|喝了?(?:点|杯|顿|几杯|两杯)?(?:酒|咖啡)|带(?:我|我们)(?:看|参观|转|逛|去)|吃了?(?:个|顿|餐)?(?:午饭|晚饭|便饭|工作餐)|面谈|面聊|参观|陪同|来访|接待|(?<![发寄传递送转过])去了|(?<![发寄传递送转])过去了|去过"
         r"|(?<![A-Za-z])(?i:visited|met|on-?site\s+visit)(?![A-Za-z])|跑了(?:一?趟|一圈|[\d一二三四五六七八九十两几]+家)|来了一?趟|到了(?:现场|他们|客户|店|园|厂|公司)|培训了?(?:导购|店员|员工|销售|他们)|备案"
     ),
     "call": (
-        r"电话|来电|电联|致电|通话|打给|视频(?:会议|通话|沟通|会)|语音(?:通话|电话)|腾讯会议|线上会议|远程会议|在线会议"
+        r"电话|来电|电联|致电|通话|打给|视频(?:会议|通话|沟通|会|连线|聊|电话)|语音(?:通话|电话|聊|沟通|会议|连线)|腾讯会议|线上会议|远程会议|在线会议"
         r"|(?i:zoom)|回电|(?<![A-Za-z])(?i:called|phone\s+call)(?![A-Za-z])"
         r"|(?<![A-Za-z])(?i:call)(?![A-Za-z])"
     ),
@@ -75,16 +96,16 @@ _CUE_PATTERNS: dict[str, str] = {
 # The characters each type's cues can start with: a cheap first check so the regex engine skips
 # most positions (the tests assert every cue's first character is listed).
 CUE_FIRST_CHARS: dict[str, str] = {
-    "contract": "合签协订cCsS",
+    "contract": "合签协订寄快邮发送递交已都盖用cCsS",
     "payment": "款钱费到收已回结打付pPrR",
     "quote": "报发给递提寄出已按重刚qQ",
     "presentation": "演dD讲方路宣pP产介",
     "site_survey": "勘踏测丈实量现",
-    "objection": "嫌太偏贵有比压砍杀异不投抱担顾疑质犹竞别同对其友隔",
-    "visit": "拜走到登上巡吃饭喝见碰当面参陪来接去过跑培备vVmMoO",
+    "objection": "嫌太偏贵有比压砍杀异不投抱担顾疑质犹竞别同对其友隔接没货往降让再能要想希给可价单总费运交工到周供另必达",
+    "visit": "拜走到登上巡吃饭喝见碰当面参陪来接去过跑培备转逛坐待呆带vVmMoO",
     "call": "电来致通打视语腾线远在回zZcCpP",
     "message": "微短邮eEwW钉飞企留发私Q",
-    "weak_visit": "聊谈沟交对回",
+    "weak_visit": "聊谈沟交对回开碰",
 }
 
 
@@ -94,7 +115,9 @@ def _compile(action: str, pattern: str) -> re.Pattern[str]:
 
 _CUES: tuple[tuple[str, re.Pattern[str]], ...] = tuple((t, _compile(t, p)) for t, p in _CUE_PATTERNS.items())
 # Talking without a medium suggests meeting in person, but only when nothing clearer was said.
-_WEAK_VISIT = _compile("weak_visit", r"聊了|谈了|沟通了|交流了|对了(?![,.!?吧])|聊过|谈过|回访(?!电话)")
+_WEAK_VISIT = _compile(
+    "weak_visit", r"聊了|谈了|沟通了|交流了|对了(?![,.!?吧])|聊过|谈过|回访(?!电话)|开了(?:个|一个|场)?会|碰了一?下"
+)
 # 没拜访, 未到账, 不去了 - but not the 别 of 识别/区别 or the 无 of 无锡.
 _NEGATED_BEFORE = re.compile(r"(?:没|未|不(?![错少])|(?<![识区特分级类告性个派])别|无(?![锡论]))[^,.;!?。]?$")
 _ZERO_AFTER = re.compile(r"[^,.;!?。]{0,2}?(?:0|零)\s?(?:家|次|个|位)")
@@ -140,6 +163,11 @@ def find_cues(text: str) -> list[Cue]:
     return cues
 
 
+def has_done_marker(text: str) -> bool:
+    """True when the text says anything happened (了, 已, 刚 …)."""
+    return _DONE.search(text) is not None
+
+
 def _negated(text: str, start: int, end: int) -> bool:
     if _NEGATED_BEFORE.search(text, max(0, start - 2), start):
         return True
@@ -156,9 +184,16 @@ def clause_tenses(
     clauses: Sequence[Clause],
     dates: Sequence[DateMention],
     tokens: Sequence[tuple[str, int, int]],
+    weak_out: list[bool] | None = None,
 ) -> list[str]:
-    """PLANNED or DONE for each clause (see module docstring)."""
+    """PLANNED or DONE for each clause (see module docstring).
+
+    ``weak_out``, when given, receives per clause whether it is planned only by a weak word
+    (要, 得, 再 …): the customer's "价格还得再压一压" is still a pushback that happened.
+    """
     if _PLAN_HEADER.match(text):
+        if weak_out is not None:
+            weak_out.extend([False] * len(clauses))
         return [PLANNED] * len(clauses)
     # One pass per marker kind over the whole text, then a bisect per clause.
     done_at = [m.start() for m in _DONE.finditer(text)]
@@ -169,7 +204,7 @@ def clause_tenses(
     di = 0
     for clause in clauses:
         has_done = _any_in(done_at, clause.start, clause.end)
-        future_date = past_date = current = False
+        future_date = past_date = current = weak = False
         while di < len(dates) and dates[di].start < clause.start:
             di += 1
         dj = di
@@ -177,7 +212,8 @@ def clause_tenses(
             d = dates[dj]
             if d.past:
                 past_date = True
-            elif d.future and not (d.rolled and has_done):
+            elif d.future and not ((d.rolled or d.same_day) and has_done):
+                # "下午去瑞丰见了张总" sent at 10:00: a done verb beats a later part of today
                 future_date = True
             elif d.current:
                 current = True
@@ -190,9 +226,12 @@ def clause_tenses(
             tense = PLANNED
         elif _any_in(weak_at, clause.start, clause.end):
             tense = PLANNED
+            weak = True
         else:
             tense = previous
         tenses.append(tense)
+        if weak_out is not None:
+            weak_out.append(weak)
         previous = tense
     return tenses
 

@@ -56,8 +56,9 @@ _ROLE_SUFFIX_RE = re.compile("(?:" + "|".join(sorted(_ROLE_SUFFIXES, key=len, re
 # Characters that end a role phrase when walking left from it: particles and verbs of meeting.
 _ROLE_STOP = set("的了和跟给与及在是见把被向找约请让叫说问同访去来到打通联电陪带")
 _LEAD_STRIP = re.compile(r"^(?:他们|她们|我们|咱们|对方|客户|那边|这边|那个|这个|那位|这位|一个|他|她|其|位|个)+")
+# One or more role words in a row, so 采购总监 / 财务总监 come out whole rather than as 采购.
 _ROLE_ONLY_RE = re.compile(
-    r"(?:" + "|".join(sorted(_ROLE_SUFFIXES + ("主任", "厂长"), key=len, reverse=True)) + ")"
+    r"(?:" + "|".join(sorted(_ROLE_SUFFIXES + ("主任", "厂长"), key=len, reverse=True)) + ")+"
 )
 _IMPLIED_ROLE = {"工": "工程师", "工程师": "工程师", "总工": "总工程师", "总工程师": "总工程师", "总经理": "总经理",
                  "院长": "院长", "科长": "科长", "主任": "主任", "厂长": "厂长", "园长": "园长", "店长": "店长",

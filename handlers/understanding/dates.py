@@ -93,6 +93,7 @@ class DateMention:
     past: bool = False  # an earlier day, or a part of today already over
     rolled: bool = False  # a month-day already past this year, moved to next year
     current: bool = False  # a part of today that is under way now (今晚 said at 19:30)
+    same_day: bool = False  # resolves to today (今天, 下午, 今晚 …)
 
 
 def _today_flags(now: datetime, tod: str | None) -> tuple[bool, bool, bool]:
@@ -228,6 +229,7 @@ def find_dates(text: str, now: datetime) -> list[DateMention]:
             deadline = True
             end = dl.end()
         future = past = current = False
+        same_day = value == today
         if value is not None:
             if value > today:
                 future = True
@@ -238,6 +240,8 @@ def find_dates(text: str, now: datetime) -> list[DateMention]:
         elif kind == "vague":
             future = bool(_FUTURE_VAGUE.match(m.group(0)))
         found.append(
-            DateMention(m.start(), end, text[m.start() : end], value, kind, deadline, future, past, rolled, current)
+            DateMention(
+                m.start(), end, text[m.start() : end], value, kind, deadline, future, past, rolled, current, same_day
+            )
         )
     return found

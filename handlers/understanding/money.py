@@ -1,8 +1,9 @@
 """Money amounts and the customer's budget.
 
-Amounts come as 50万, 36.5万, 45w, 3k, 1200元 or in Chinese (八十万, 十二万八, 一百二十万). Only an
-amount tied to a budget cue (预算, 心理价位 …) is the customer's budget: a quote total or a payment
-that arrived is money too, but not the budget.
+Amounts come as 50万, 36.5万, 45w/5W, 3k, 1200元, 20来万 or in Chinese (八十万, 十二万八, 一百二十万).
+Only an amount tied to a budget cue (预算, 心理价位, 经费 …, also in the clause right after: "预算有限,
+大概5w") or a hedged figure nobody else owns (大概5w, 300万上下, 20万以内) is the customer's budget: a
+quote total, a price or a payment that arrived is money too, but not the budget.
 """
 
 from __future__ import annotations
@@ -18,16 +19,31 @@ _UNITS = {"万": 10_000, "万元": 10_000, "w": 10_000, "W": 10_000, "千": 1_00
 _CN = "零〇一二两三四五六七八九十百千万亿"
 _MONEY_RE = re.compile(
     rf"(?=[\d{_CN}¥￥])"
-    r"(?P<arabic>(?<![\d.])\d+(?:\.\d+)?)\s?(?P<unit>百万|万元|千元|块钱|万|千|[kKwW](?![a-zA-Z])|元|块|亿)"
+    r"(?P<arabic>(?<![\d.])\d+(?:\.\d+)?)\s?(?P<about>来|多|余)?(?P<unit>百万|万元|千元|块钱|万|千|[kKwW](?![a-zA-Z])|元|块|亿)"
     rf"|(?P<chinese>[{_CN}]*[十百千万亿][{_CN}]*)(?P<cunit>元|块钱|块)?"
     r"|[¥￥]\s?(?P<yen>\d+(?:\.\d+)?)"
 )
 _NOT_MONEY_AFTER = re.compile(r"[个次家台天年周月号日份点倍成%平米颗条件套名人层楼]")
-_BUDGET_CUE = re.compile(r"预算|budget|心理价位?|可接受|能接受|最多(?:能)?(?:出|给|花)|最高(?:能)?(?:出|给)|投入")
+_BUDGET_CUE = re.compile(
+    r"预算|budget|心理价位?|可接受|能接受|最多(?:能)?(?:出|给|花)|最高(?:能)?(?:出|给)|投入|经费|能拿出|打算花|准备花"
+)
 _CLAUSE_END = re.compile(r"[,;!?，；！？。\n]|\.(?!\d)")
 _WINDOW = 8  # 预算还有个三百万: a few filler characters may sit between cue and amount
 _BARE_YUAN = re.compile(r"[^,.;!?。\n\d]{0,6}?(\d{3,9})(?![\d.%万千kKwW元块])")
 _CUE_AFTER = re.compile(r"\s?(?:的|左右的?)?(?:总)?预算")
+# "预算有限, 大概5w": the amount may open the next clause after a few hedging words.
+_HEDGE_LEAD = re.compile(
+    r"\s?(?:大概|大约|约|差不多|估计|可能|应该|也就|就|只有|只|才|是|在|有|控制在|不超过|不能超过|最多|顶多|撑死)*\s?"
+)
+# A hedged amount with no other owner is the customer's figure: 大概5w, 300万上下, 20万以内.
+_HEDGE_BEFORE = re.compile(r"(?:大概|大约|约|差不多|估计|顶多|最多|撑死|不超过|控制在)(?:有|是|在)?个?\s?$")
+_HEDGE_AFTER = re.compile(r"\s?(?:左右|上下|以内|之内|以下|封顶|到顶|出头)")
+# ... unless the amount is a price, a quote, a payment or someone else's.
+_NOT_BUDGET = re.compile(
+    r"报|价|合同|款|账|付|打了|打过来|发票|金额|花了|成交|订单|欠|损失|营收|营业额|销售额|采购额|产值|利润|"
+    r"去年|上次|竞品|别家|同行|便宜|贵|降|涨|优惠|折|工资|提成|奖金|运费|安装费|差价|差额|还有|剩|尾|首"
+)
+_CONTEXT = 12
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,6 +51,7 @@ class MoneyMention:
     start: int
     end: int
     amount: int
+    about: bool = False  # 20来万, 30多万: an approximate figure
 
 
 def _chinese_amount(text: str) -> int | None:
@@ -75,7 +92,7 @@ def find_money(text: str) -> list[MoneyMention]:
             amount = _chinese_amount(chinese)
         if amount is None or amount <= 0 or amount > 10**13:
             continue
-        found.append(MoneyMention(m.start(), m.end(), amount))
+        found.append(MoneyMention(m.start(), m.end(), amount, bool(m.group("about"))))
     return found
 
 
@@ -90,7 +107,21 @@ def find_budget(text: str, money: list[MoneyMention]) -> int | None:
         bare = _BARE_YUAN.match(text, cue.end())
         if bare:
             return int(bare.group(1))  # 预算50000: plain yuan
+        if stop and stop.end() - cue.end() <= _WINDOW:
+            lead = _HEDGE_LEAD.match(text, stop.end())
+            for mm in money:
+                if mm.start == lead.end():
+                    return mm.amount
     for mm in money:
         if _CUE_AFTER.match(text, mm.end):
+            return mm.amount
+    for mm in money:
+        hedged = mm.about or _HEDGE_AFTER.match(text, mm.end) or _HEDGE_BEFORE.search(text, max(0, mm.start - 5), mm.start)
+        if not hedged:
+            continue
+        if _NOT_MONEY_AFTER.match(text, mm.end):
+            continue  # 大概5万台: a count
+        stop = _CLAUSE_END.search(text, mm.end)
+        if not _NOT_BUDGET.search(text, max(0, mm.start - _CONTEXT), stop.start() if stop else len(text)):
             return mm.amount
     return None

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
-from .action_type import DONE, PLANNED, Cue, clause_tenses, decide, find_cues
+from .action_type import DONE, PLANNED, Cue, clause_tenses, decide, find_cues, has_done_marker
 from .contacts import find_contact
 from .dates import DateMention, find_dates
 from .directory import CustomerMatch, Directory
@@ -112,7 +112,8 @@ def analyse(text: str, now: datetime, directory: Directory) -> Understanding:
     clauses = split_clauses(norm) or [Clause(0, len(norm), False)]
     clause_starts = [c.start for c in clauses]
     dates = find_dates(norm, now)
-    tenses = clause_tenses(norm, clauses, dates, tokens)
+    weak_plan: list[bool] = []
+    tenses = clause_tenses(norm, clauses, dates, tokens, weak_plan)
 
     def clause_index(pos: int) -> int:
         return max(0, bisect.bisect_right(clause_starts, pos) - 1)
@@ -121,7 +122,15 @@ def analyse(text: str, now: datetime, directory: Directory) -> Understanding:
     for m in mentions:
         if _VISIT_BEFORE_NAME.search(norm, max(0, m.start - 4), m.start):
             cues.append(Cue("visit", m.start, m.end, weak=True))
+    # A pushback reported with 要/得/再 ("还得再压一压") during a touch that happened counts; a
+    # planned touch does not, nor a pushback only feared for one ("明天去拜访, 估计他们会压价").
     done_at = [tenses[clause_index(c.start)] == DONE for c in cues]
+    if any(c.type == "objection" for c in cues) and (
+        has_done_marker(norm) or any(done for c, done in zip(cues, done_at, strict=True) if c.type != "objection")
+    ):
+        for i, c in enumerate(cues):
+            if c.type == "objection" and weak_plan[clause_index(c.start)]:
+                done_at[i] = True
     action, strong, n_types = decide(cues, done_at)
 
     budget = find_budget(norm, find_money(norm))
@@ -167,8 +176,8 @@ def _schedule(
         ci = clause_index(d.start)
         clause, tense = clauses[ci], tenses[ci]
         body = text[clause.start : clause.end]
-        if d.rolled and tense == DONE:
-            continue
+        if (d.rolled or d.same_day) and tense == DONE:
+            continue  # 下午去恒远见了李姐: when it happened, not a next touch
         context = body
         rest = (text[clause.start : d.start] + text[d.end : clause.end]).strip()
         if len(rest) <= 1 and ci > 0:  # "…结构图发过来, 星期四之前": the date belongs to the clause before

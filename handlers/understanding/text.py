@@ -61,11 +61,13 @@ class Clause:
 
 
 # Punctuation always splits; a dot or colon between digits (36.5万, 10:00) does not; a space splits
-# only next to a non-ASCII character so "quotation v2 sent" stays one clause.
+# only next to a non-ASCII character so "quotation v2 sent" stays one clause; 等对方… starts a clause.
 _SEPARATORS = re.compile(
     r"[,，。!！?？;；\n…~～()（）\[\]【】「」\"“”]+"
     r"|(?<!\d)[.:：](?!\d)|(?<=\d)[.:](?!\d)|(?<!\d)[.:](?=\d)"
     r"|(?<=[^\x00-\x7f]) +| +(?=[^\x00-\x7f])"
+    # "合同已寄出等对方盖章": waiting for the other side starts a planned clause of its own
+    r"|(?<=[\u3400-\u9fff])(?=等(?:他|她|对方|客户|甲方|领导|结果|回复|通知|消息))"
 )
 # 说 introduces reported speech: what follows has its own tense and speaker. Not 说明/说服 (verbs)
 # unless 明 starts a time word (说明天 = 说 + 明天).

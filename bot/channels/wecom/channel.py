@@ -1,0 +1,307 @@
+"""The WeCom (企业微信) self-built app channel.
+
+Inbound: one URL answers GET (URL verification) and POST (messages/events). A POST is checked in the
+order cheapest-first — replay window, body size, signature, decryption, corp id, XML — and only then
+stored through ``intake`` (one insert); the answer is an empty 200, well inside WeCom's 5 s. Anything
+refused gets a 4xx and leaves nothing behind. Media download happens later, in ``prepare``.
+
+Outbound: text (split at 2048 bytes) and template cards through message/send with
+``enable_duplicate_check`` (a retried outbox row sends an identical request, which WeCom drops);
+card updates through update_template_card with the stored single-use response_code, falling back
+to a fresh card when it is missing, used or expired.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import logging
+import os
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from aiohttp import web
+from sqlalchemy import select
+
+from bot.channels.base import Channel, ChannelError, Delivery
+from bot.channels.wecom.client import WecomClient, WecomError
+from bot.channels.wecom.crypto import CallbackCrypto, CallbackRefused, check_aes_key
+from bot.channels.wecom.groups import GROUP_RECIPIENTS, GroupSender
+from bot.channels.wecom.inbound import PLATFORM, parse_callback
+from bot.channels.wecom.media import download
+from bot.config import ConfigError, WecomConfig
+from bot.ratelimit import RateLimiter
+from cards.model import Card
+from cards.render_wecom import render_markdown, render_template_card
+from handlers.clock import Clock
+from handlers.event import Event, EventKind
+from storage.db import Database
+from storage.models import Identity, OutboxMessage
+
+log = logging.getLogger("actionflow.wecom")
+
+TEXT_MAX_BYTES = 2048
+MARKDOWN_MAX_BYTES = 4096
+INTERACTIVE = {"button_interaction", "vote_interaction", "multiple_interaction"}
+CODE_GONE = {60140, 42014, 42016}  # response_code used/expired, task id unknown: send a fresh card
+STATUS = {"signature": 403, "corp_id": 403, "decrypt": 403, "xml": 400}
+MEDIA_KINDS = (EventKind.image, EventKind.voice, EventKind.file)
+
+
+@dataclass(frozen=True)
+class WecomCredentials:
+    corp_id: str
+    agent_id: int
+    secret: str
+    token: str
+    aes_key: str
+    robot_key: str | None = None
+
+    def __repr__(self) -> str:  # never print secrets by accident
+        return f"WecomCredentials(corp_id={self.corp_id!r}, agent_id={self.agent_id})"
+
+
+def credentials_from_env(cfg: WecomConfig, env: dict[str, str] | None = None) -> WecomCredentials:
+    """Read the app's credentials from the env vars the config names; errors name the variable, not the value."""
+    env = dict(os.environ) if env is None else env
+    names = {"corp_id": cfg.corp_id_env, "agent_id": cfg.agent_id_env, "secret": cfg.secret_env,
+             "token": cfg.token_env, "aes_key": cfg.aes_key_env}
+    missing = [n for n in names.values() if not env.get(n)]
+    if missing:
+        raise ConfigError(f"channels.wecom: environment variable(s) not set: {', '.join(missing)}")
+    values = {k: env[n].strip() for k, n in names.items()}
+    try:
+        agent_id = int(values.pop("agent_id"))
+    except ValueError:
+        raise ConfigError(f"channels.wecom: {cfg.agent_id_env} must be the app's numeric AgentId") from None
+    try:
+        check_aes_key(values["aes_key"])
+    except ValueError as exc:
+        raise ConfigError(f"channels.wecom: {cfg.aes_key_env}: {exc}") from None
+    return WecomCredentials(agent_id=agent_id, robot_key=env.get(cfg.robot_webhook_key_env) or None, **values)
+
+
+def split_utf8(text: str, limit: int = TEXT_MAX_BYTES) -> list[str]:
+    """Pieces of at most ``limit`` UTF-8 bytes, cut at a newline when one is near, never inside a character."""
+    pieces: list[str] = []
+    rest = text
+    while len(rest.encode("utf-8")) > limit:
+        cut = len(rest.encode("utf-8")[:limit].decode("utf-8", "ignore"))
+        newline = rest.rfind("\n", 0, cut)
+        if newline >= cut // 2:
+            cut = newline + 1
+        pieces.append(rest[:cut])
+        rest = rest[cut:]
+    if rest or not pieces:
+        pieces.append(rest)
+    return pieces
+
+
+def numbered(text: str, limit: int = TEXT_MAX_BYTES) -> list[str]:
+    """Split, and number the pieces "(1/3) …": a reader sees the order, and two equal pieces stay two
+    different requests (enable_duplicate_check would otherwise drop the second one)."""
+    pieces = split_utf8(text, limit)
+    if len(pieces) == 1:
+        return pieces
+    pieces = split_utf8(text, limit - 16)
+    return [f"({i}/{len(pieces)}) {p}" for i, p in enumerate(pieces, 1)]
+
+
+def task_id_for(key: str) -> str:
+    """Deterministic per outbox row (a retry sends the identical request) and never reused by another row."""
+    return "af-" + hashlib.sha256(key.encode("utf-8")).hexdigest()[:40]
+
+
+class WecomChannel(Channel):
+    name = PLATFORM
+
+    def __init__(self, cfg: WecomConfig, creds: WecomCredentials, clock: Clock, *, db: Database | None = None,
+                 public_url: str = "http://127.0.0.1:8080", source: str = "销售动作流",
+                 tz: ZoneInfo | None = None) -> None:
+        self.cfg = cfg
+        self.creds = creds
+        self.clock = clock
+        self.db = db
+        self.public_url = public_url
+        self.source = source
+        self.tz = tz or ZoneInfo("Asia/Shanghai")
+        self.crypto = CallbackCrypto(creds.token, creds.aes_key, creds.corp_id)
+        self.client = WecomClient(cfg.api_base, creds.corp_id, creds.secret, creds.agent_id,
+                                  timeout_s=cfg.request_timeout_s)
+        self.groups = GroupSender(self.client, appchat_id=cfg.appchat_id, robot_key=creds.robot_key,
+                                  robot_rate_per_min=cfg.robot_rate_per_min)
+        self.limiter = RateLimiter([(cfg.rate_per_member_per_min, 60.0), (cfg.rate_per_member_per_hour, 3600.0)])
+        self.media_dir = Path(cfg.media_dir)
+        self._uploaded: dict[str, str] = {}  # outbox key → media_id (valid 3 days; a restart re-uploads)
+
+    def routes(self) -> list[web.RouteDef]:
+        return [web.get(self.cfg.callback_path, self.verify), web.post(self.cfg.callback_path, self.callback)]
+
+    async def close(self) -> None:
+        await self.client.close()
+
+    # ---- inbound -------------------------------------------------------------------------------
+    def _params(self, request: web.Request) -> tuple[str, str, str]:
+        q = request.query
+        sig, ts, nonce = q.get("msg_signature", ""), q.get("timestamp", ""), q.get("nonce", "")
+        try:
+            skew = abs(self.clock.now().timestamp() - int(ts))
+        except ValueError:
+            skew = float("inf")
+        if not sig or not nonce or skew > self.cfg.timestamp_window_s:
+            self._refused(request, "replay", "timestamp outside the window or parameters missing")
+            raise web.HTTPForbidden(text="timestamp outside the allowed window")
+        return sig, ts, nonce
+
+    def _refused(self, request: web.Request, reason: str, detail: str) -> None:
+        log.warning("wecom callback refused", extra={"platform": PLATFORM, "reason": reason, "detail": detail,
+                                                     "remote": request.remote or ""})
+
+    async def verify(self, request: web.Request) -> web.Response:
+        """GET URL verification: answer the decrypted echostr, plain text, within 1 s."""
+        sig, ts, nonce = self._params(request)
+        try:
+            echo = self.crypto.verify_url(sig, ts, nonce, request.query.get("echostr", ""))
+        except CallbackRefused as exc:
+            self._refused(request, exc.reason, str(exc))
+            raise web.HTTPForbidden(text="verification failed") from None
+        return web.Response(text=echo, content_type="text/plain")
+
+    async def callback(self, request: web.Request) -> web.Response:
+        sig, ts, nonce = self._params(request)
+        cap = self.cfg.max_callback_bytes
+        if request.content_length is not None and request.content_length > cap:
+            self._refused(request, "size", f"Content-Length {request.content_length}")
+            raise web.HTTPRequestEntityTooLarge(max_size=cap, actual_size=request.content_length)
+        body = bytearray()
+        async for chunk in request.content.iter_chunked(65536):  # chunked bodies have no Content-Length
+            body += chunk
+            if len(body) > cap:
+                self._refused(request, "size", "body over the cap")
+                raise web.HTTPRequestEntityTooLarge(max_size=cap, actual_size=len(body))
+        try:
+            plaintext = self.crypto.decrypt(bytes(body), sig, ts, nonce)
+            fields, event = parse_callback(plaintext)
+        except CallbackRefused as exc:
+            self._refused(request, exc.reason, str(exc))
+            raise _http(exc) from None
+        agent = fields.get("AgentID")
+        if isinstance(agent, str) and agent and agent != str(self.creds.agent_id):
+            self._refused(request, "agent", f"AgentID {agent[:20]}")
+            raise web.HTTPForbidden(text="callback for another app")
+        await self.intake(event)  # new or duplicate, the answer is the same: WeCom must stop retrying
+        return web.Response(status=200, text="")
+
+    async def prepare(self, event: Event) -> Event:
+        """After the ack, before dispatch: fetch media; keep the userid mapping in step with contact changes."""
+        if event.kind in MEDIA_KINDS and event.media is not None:
+            return await download(self.client, event, self.media_dir, self.cfg.max_media_bytes)
+        change = event.extra.get("change") if event.extra.get("event") == "change_contact" else None
+        if isinstance(change, dict) and change.get("ChangeType") == "update_user" and change.get("NewUserID"):
+            await self._rename_identity(str(change.get("UserID", "")), str(change["NewUserID"]))
+        return event
+
+    async def _rename_identity(self, old: str, new: str) -> None:
+        """A member's userid changed in the contacts: follow it (idempotent, so a re-run is harmless)."""
+        if self.db is None or not old or old == new:
+            return
+        async with self.db.write() as s:
+            rows = (await s.execute(select(Identity).where(Identity.platform == PLATFORM,
+                                                           Identity.external_id.in_([old, new])))).scalars().all()
+            by_id = {r.external_id: r for r in rows}
+            if old in by_id and new not in by_id:
+                by_id[old].external_id = new
+                log.info("wecom userid renamed", extra={"platform": PLATFORM, "old": old, "new": new})
+
+    # ---- outbound ------------------------------------------------------------------------------
+    def _dup(self) -> dict[str, int]:
+        return {"enable_duplicate_check": 1, "duplicate_check_interval": self.cfg.duplicate_check_interval_s}
+
+    def _render(self, card: Card, task_id: str) -> dict[str, Any]:
+        today = self.clock.now().astimezone(self.tz).date()
+        return render_template_card(card, task_id=task_id, link_url=self.public_url, today=today, source=self.source)
+
+    async def deliver(self, msg: OutboxMessage) -> Delivery:
+        if msg.recipient in GROUP_RECIPIENTS:
+            return await self._deliver_group(msg)
+        if "card" in msg.body:
+            return await self._send_card(msg.recipient, Card.from_dict(msg.body["card"]), msg.idempotency_key)
+        if "image" in msg.body:
+            return await self._send_image(msg)
+        pieces = numbered(str(msg.body.get("text", "")).strip() or "（空消息）")
+        for _ in pieces[1:]:  # each extra piece is one more message against the member's budget
+            wait = self.limiter.reserve(msg.recipient, time.monotonic())
+            if wait > 0:
+                raise ChannelError("per-member budget reached for a long text", retryable=True, retry_after=wait)
+        msgid = None
+        for piece in pieces:
+            data = await self.client.send({"touser": msg.recipient, "msgtype": "text", "text": {"content": piece},
+                                           **self._dup()})
+            msgid = msgid or data.get("msgid")
+        return Delivery(message_id=msgid, refs={})
+
+    async def _send_image(self, msg: OutboxMessage) -> Delivery:
+        """``{"image": {"path", "name"}}`` (digest charts): upload once per outbox row, then send by media_id.
+        The media_id is remembered per row, so a retry is an identical request that duplicate check drops."""
+        spec = msg.body["image"]
+        media_id = self._uploaded.get(msg.idempotency_key)
+        if media_id is None:
+            path = Path(str(spec["path"]))
+            content = await asyncio.to_thread(path.read_bytes)
+            mime = "image/png" if path.suffix.lower() == ".png" else "image/jpeg"
+            media_id = await self.client.media_upload("image", str(spec.get("name") or path.name), content, mime)
+            self._uploaded[msg.idempotency_key] = media_id
+        data = await self.client.send({"touser": msg.recipient, "msgtype": "image", "image": {"media_id": media_id},
+                                       **self._dup()})
+        return Delivery(message_id=data.get("msgid"), refs={})
+
+    async def _send_card(self, recipient: str, card: Card, key: str) -> Delivery:
+        task_id = task_id_for(key)
+        tc = self._render(card, task_id)
+        data = await self.client.send({"touser": recipient, "msgtype": "template_card", "template_card": tc,
+                                       **self._dup()})
+        msgid = data.get("msgid")
+        refs = {"msgid": msgid, "task_id": task_id, "card_type": tc["card_type"],
+                "response_code": data.get("response_code") or None}
+        return Delivery(message_id=msgid, refs=refs)
+
+    async def update_card(self, msg: OutboxMessage, refs: dict[str, Any]) -> Delivery:
+        """Replace the card in place with the stored response_code (single use); a fresh card otherwise."""
+        card = Card.from_dict(msg.body["card"])
+        code = refs.get("response_code")
+        if msg.recipient not in GROUP_RECIPIENTS and code and refs.get("card_type") in INTERACTIVE:
+            tc = self._render(card, str(refs.get("task_id") or task_id_for(msg.idempotency_key)))
+            try:
+                await self.client.update_template_card({"userids": [msg.recipient], "response_code": code,
+                                                        "template_card": tc})
+                return Delivery(message_id=refs.get("msgid"), refs={"response_code": None,
+                                                                    "card_type": tc["card_type"]})
+            except WecomError as exc:
+                if exc.errcode not in CODE_GONE:
+                    raise
+                log.info("wecom response_code gone, sending a fresh card", extra={"errcode": exc.errcode})
+        if msg.recipient in GROUP_RECIPIENTS:
+            return await self._deliver_group(msg)
+        return await self._send_card(msg.recipient, card, msg.idempotency_key)
+
+    async def recall(self, msgid: str) -> None:
+        await self.client.recall(msgid)
+
+    async def _deliver_group(self, msg: OutboxMessage) -> Delivery:
+        if "card" in msg.body:
+            text = render_markdown(Card.from_dict(msg.body["card"]))
+            pieces, kind = split_utf8(text, MARKDOWN_MAX_BYTES), "markdown"
+        else:
+            pieces, kind = split_utf8(str(msg.body.get("text", "")) or "（空消息）"), "text"
+        msgid = None
+        for piece in pieces:
+            msgid = msgid or await self.groups.send(msg.recipient, kind, piece)
+        return Delivery(message_id=msgid, refs={})
+
+
+def _http(exc: CallbackRefused) -> web.HTTPException:
+    status = STATUS.get(exc.reason, 400)
+    return web.HTTPForbidden(text="refused") if status == 403 else web.HTTPBadRequest(text="malformed callback")
