@@ -38,6 +38,7 @@ test: $(STAMP) system-deps lint
 bench: $(STAMP)
 	$(PY) -m bench.ingest
 	$(PY) -m bench.tag
+	$(PY) -m bench.morning
 
 clean:
 	rm -rf $(VENV) data .pytest_cache .ruff_cache

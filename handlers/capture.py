@@ -12,6 +12,7 @@ from sqlalchemy import select
 
 from cards.confirmation import TYPE_LABELS, ConfirmationView, build_confirmation, fmt_money
 from cards.model import Card, Fact
+from handlers import must_do
 from handlers.context import Context
 from handlers.event import Event
 from handlers.understanding import Understanding, understand
@@ -150,6 +151,7 @@ async def on_confirmation_action(ctx: Context, row: CardRow, presser: Person, ac
                 customer = await ctx.session.get(Customer, record.customer_id)
                 if customer is not None:
                     customer.last_action_at = ctx.now()
+            await must_do.record_confirmed(ctx, record)  # today's matching must-do is done; warnings clear
     elif kind == "edit" and arg in ("type", "customer", "date"):
         view["mode"] = arg
     elif kind == "back":

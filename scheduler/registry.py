@@ -1,22 +1,45 @@
 """Scheduled jobs: a name, a schedule, and the handler they trigger; runs are claimed in job_run.
 
 The claim is an INSERT on (job, local date, scope) with a unique key, so a restart or a second
-process never repeats a run.
+process never repeats a run. Jobs that address many people split into *units* (one rep, one
+supervisor, one card): each unit is claimed in the same transaction as the cards it queues, so a
+crash half-way leaves the finished units claimed and the rest still to do, and two nodes share the
+work without doubling any of it.
 """
 
 from __future__ import annotations
 
+import secrets
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
-from datetime import date
+from dataclasses import dataclass, replace
+from datetime import date, time, timedelta
+from typing import Any
 
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from handlers.context import Context
 from storage.models import JobRun
-from storage.upsert import insert_ignore
+from storage.upsert import insert_ignore, insert_ignore_stmt
 
 JobFn = Callable[[Context], Awaitable[str]]  # returns a one-line summary
+UnitsFn = Callable[[Context], Awaitable[list[str]]]  # the scopes a run covers, e.g. ["rep:4", "rep:5"]
+UnitFn = Callable[[Context, str], Awaitable[int]]  # handles one scope; returns how many cards it queued
+# Handles many claimed units in one go (bulk statements): unit → the outbox key prefix it must use.
+BatchFn = Callable[[Context, dict[str, str]], Awaitable[int]]
+
+
+@dataclass(frozen=True)
+class Timetable:
+    """When the scheduler fires a job: local times in the org's zone, on workdays only by default.
+
+    A missed run is caught up while the clock is before ``cutoff`` (daily jobs) or before the next
+    slot / ``times[-1] + every`` (jobs with several slots a day)."""
+
+    times: tuple[time, ...]
+    cutoff: time | None = None
+    every: timedelta | None = None
+    workdays_only: bool = True
 
 
 @dataclass(frozen=True)
@@ -25,6 +48,10 @@ class Job:
     label: str  # shown in the admin panel (Chinese)
     schedule: str  # human description, e.g. "工作日 08:45"
     run: JobFn
+    timetable: Timetable | None = None  # None: only run by hand (admin panel, `actionflow jobs run`)
+    units: UnitsFn | None = None
+    run_unit: UnitFn | None = None
+    run_batch: BatchFn | None = None  # optional fast path for jobs addressing thousands of people
 
 
 class Registry:
@@ -38,9 +65,61 @@ class Registry:
         return self.jobs.get(name)
 
 
-async def claim(session: AsyncSession, job: str, local_date: date, scope: str, ctx: Context) -> bool:
-    """True for the first claimant of (job, local date, scope); everybody else gets False."""
+async def claim(session: AsyncSession, job: str, local_date: date, scope: str, ctx: Context,
+                status: str = "running", detail: dict[str, Any] | None = None) -> bool:
+    """True for the first claimant of (job, local date, scope); everybody else gets False.
+
+    Pass ``status="done"`` when the claim commits together with the work it stands for."""
     return await insert_ignore(
-        session, JobRun, {"job": job, "local_date": local_date, "scope": scope, "status": "running",
-                          "started_at": ctx.now(), "detail": {}},
+        session, JobRun, {"job": job, "local_date": local_date, "scope": scope, "status": status,
+                          "started_at": ctx.now(), "finished_at": ctx.now() if status == "done" else None,
+                          "detail": detail or {}},
     )
+
+
+async def claim_many(session: AsyncSession, job: str, local_date: date, scopes: list[str], ctx: Context) -> list[str]:
+    """Claim many scopes with one multi-row insert; returns the ones this call won, in order.
+
+    Rows carry a random run token, so after ``INSERT … DO NOTHING`` a read-back tells our claims from
+    another node's (whose insert either committed before ours or made ours wait until it did)."""
+    if not scopes:
+        return []
+    token = secrets.token_hex(8)
+    now = ctx.now()
+    dialect = session.bind.dialect.name if session.bind is not None else "sqlite"
+    await session.execute(insert_ignore_stmt(dialect, JobRun), [
+        {"job": job, "local_date": local_date, "scope": s, "status": "done", "started_at": now, "finished_at": now,
+         "detail": {"run": token}} for s in scopes])
+    got = await session.execute(select(JobRun.scope, JobRun.detail).where(
+        JobRun.job == job, JobRun.local_date == local_date, JobRun.scope.in_(scopes)))
+    ours = {scope for scope, detail in got if (detail or {}).get("run") == token}
+    return [s for s in scopes if s in ours]
+
+
+def unit_job(name: str, label: str, schedule: str, units: UnitsFn, run_unit: UnitFn,
+             timetable: Timetable | None = None, run_batch: BatchFn | None = None) -> Job:
+    """A job split into claimed units. Its ``run`` does every unclaimed unit inside the caller's one
+    transaction (fine for a small org); the Scheduler batches units over several transactions."""
+
+    async def run(ctx: Context) -> str:
+        day = ctx.today()
+        done = skipped = cards = 0
+        for unit in await units(ctx):
+            if not await claim(ctx.session, name, day, unit, ctx, status="done"):
+                skipped += 1
+                continue
+            cards += await run_unit(replace(ctx, key_prefix=f"{ctx.key_prefix}:{unit}"), unit)
+            done += 1
+        return summary(label, done, skipped, cards)
+
+    return Job(name=name, label=label, schedule=schedule, run=run, timetable=timetable, units=units,
+               run_unit=run_unit, run_batch=run_batch)
+
+
+def summary(label: str, done: int, skipped: int, cards: int, failed: int = 0) -> str:
+    text = f"{label}：处理 {done} 项，发出 {cards} 张卡片"
+    if skipped:
+        text += f"，{skipped} 项此前已处理"
+    if failed:
+        text += f"，{failed} 项失败（稍后重试）"
+    return text

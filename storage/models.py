@@ -76,7 +76,12 @@ class Customer(SQLModel, table=True):
     industry: str | None = None
     owner_id: int | None = Field(default=None, foreign_key="person.id", index=True)
     created_at: datetime = _created()
-    last_action_at: datetime | None = _ts()
+    last_action_at: datetime | None = _ts(index=True)
+    # A supervisor's block reason (资料未齐 …) silences warnings until the next real action clears it.
+    block_reason: str | None = None
+    block_note: str | None = None
+    blocked_by: int | None = None
+    blocked_at: datetime | None = _ts()
 
 
 class Contact(SQLModel, table=True):
@@ -123,7 +128,11 @@ class RecordStatus(StrEnum):
 
 class ActionRecord(SQLModel, table=True):
     __tablename__ = "action_record"
-    __table_args__ = (Index("ix_action_record_rep_created", "rep_id", "created_at"),)
+    __table_args__ = (
+        Index("ix_action_record_rep_created", "rep_id", "created_at"),
+        # "the customer's latest record" is one backwards index step, however long the history
+        Index("ix_action_record_customer_created", "customer_id", "created_at"),
+    )
     id: int | None = Field(default=None, primary_key=True)
     type: ActionType
     customer_id: str | None = Field(default=None, foreign_key="customer.id", index=True)
@@ -149,6 +158,8 @@ class ActionRecord(SQLModel, table=True):
 class Card(SQLModel, table=True):
     """A card we sent. Its id is the opaque token buttons carry; meaning and permissions live here."""
 
+    # "today's reason cards" must not scan every card of that kind ever sent
+    __table_args__ = (Index("ix_card_kind_created", "kind", "created_at"),)
     id: str = Field(primary_key=True)
     kind: str = Field(index=True)
     audience_id: int = Field(foreign_key="person.id", index=True)
@@ -224,6 +235,73 @@ class JobRun(SQLModel, table=True):
     started_at: datetime = _created()
     finished_at: datetime | None = _ts()
     detail: dict[str, Any] = _json(dict)
+
+
+class MustDoStatus(StrEnum):
+    open = "open"
+    done = "done"  # by the rep's button or by a matching action record
+    red = "red"  # chosen but unfinished at the end of the day: the supervisor owes a reason
+    dropped = "dropped"  # a proposal not chosen, at the end of the day
+
+
+class MustDo(SQLModel, table=True):
+    """One line of a rep's morning card: a proposal, then (once chosen) one of the day's must-dos."""
+
+    __tablename__ = "must_do"
+    __table_args__ = (
+        UniqueConstraint("rep_id", "local_date", "rank"),
+        Index("ix_must_do_customer_date", "customer_id", "local_date"),
+        Index("ix_must_do_date_status", "local_date", "status"),
+    )
+    id: int | None = Field(default=None, primary_key=True)
+    rep_id: int = Field(foreign_key="person.id")
+    local_date: date
+    rank: int  # position on the card; typed items follow the proposals
+    source: str  # overdue | stale | checklist | today | custom
+    customer_id: str | None = Field(default=None, foreign_key="customer.id")
+    record_id: int | None = None  # the record whose next touch proposed it
+    title: str
+    chosen: bool = False  # one of the day's must-dos (else still just a proposal)
+    status: MustDoStatus = MustDoStatus.open
+    card_id: str | None = None  # the morning card that shows it
+    done_at: datetime | None = _ts()
+    done_record_id: int | None = None  # set when a matching action record finished it
+    reason: str | None = None  # change | docs | permission | other
+    reason_note: str | None = None
+    reason_by: int | None = None
+    reason_at: datetime | None = _ts()
+    escalated_at: datetime | None = _ts()
+    created_at: datetime = _created()
+
+
+class WarningStatus(StrEnum):
+    open = "open"
+    cleared = "cleared"  # a real action arrived
+    blocked = "blocked"  # a supervisor set a block reason
+
+
+class WarningRecord(SQLModel, table=True):
+    """One warning card: unique per (kind, episode, level, audience), so each item warns once per level.
+
+    ``episode`` names the situation, e.g. the customer's last action time for a stale lead: a real
+    action starts a new episode, so the same customer can warn again later.
+    """
+
+    __tablename__ = "warning"
+    __table_args__ = (
+        UniqueConstraint("kind", "episode", "level", "audience_id"),
+        Index("ix_warning_customer_status", "customer_id", "status"),
+    )
+    id: int | None = Field(default=None, primary_key=True)
+    kind: str  # stale_lead | first_contact | overdue
+    customer_id: str = Field(foreign_key="customer.id")
+    episode: str
+    level: str  # nudge | yellow | red
+    audience_id: int = Field(foreign_key="person.id")
+    card_id: str | None = None
+    status: WarningStatus = WarningStatus.open
+    created_at: datetime = _created()
+    cleared_at: datetime | None = _ts()
 
 
 class LocalChatMessage(SQLModel, table=True):

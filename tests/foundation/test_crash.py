@@ -33,6 +33,7 @@ def workdir(tmp_path: Path) -> Iterator[Path]:
         "channels": {"local": {"media_dir": str(tmp_path / "media")}},
         "outbox": {"lease_s": 0.5, "poll_interval_s": 0.1},
         "logging": {"level": "WARNING"},
+        "schedule": {"enabled": False},  # these tests count cards; the real-clock timers would add warnings
     }
     (tmp_path / "config.yaml").write_text(yaml.safe_dump(cfg), encoding="utf-8")
     run(tmp_path, "-m", "bot.cli", "--config", "config.yaml", "demo")

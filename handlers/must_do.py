@@ -1,0 +1,382 @@
+"""The morning "今日3件必做": ranked proposals, the rep's pick, "done" (by button or by a matching record),
+the supervisor's team board, and the end of the day when unfinished items turn red.
+
+Proposals come from each owned customer's *latest* real record (one backwards step on the
+(customer_id, created_at) index), so building a card costs the same with two weeks or two years of history.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import secrets
+from dataclasses import dataclass
+from datetime import date, timedelta
+from typing import Any
+
+from sqlalchemy import func, insert, select
+
+from cards.model import Card
+from cards.must_do import MustDoItem, MustDoView, build_must_do
+from cards.team_board import BoardView, RepProgress, build_team_board
+from handlers import warnings
+from handlers.context import Context, NoRoute
+from handlers.rhythm import (
+    Rules,
+    cards_of,
+    customers_with_latest,
+    day_bounds,
+    direct_supervisor,
+    refusal,
+    short_name,
+)
+from storage import outbox
+from storage.models import (
+    ActionRecord,
+    Customer,
+    Identity,
+    MustDo,
+    MustDoStatus,
+    OutboxMessage,
+    OutboxStatus,
+    Person,
+    Role,
+)
+from storage.models import Card as CardRow
+from storage.upsert import insert_ignore_stmt
+
+log = logging.getLogger("actionflow.must_do")
+
+KIND = "must_do"
+BOARD = "team_board"
+CUSTOM_MAX = 60
+TYPE_VERBS = {"call": "电话", "message": "消息", "visit": "拜访", "site_survey": "现场勘测",
+              "presentation": "方案演示", "quote": "报价", "objection": "异议处理", "contract": "合同",
+              "payment": "回款", "other": "跟进"}
+
+
+@dataclass(frozen=True)
+class Proposal:
+    source: str  # overdue | new | stale | checklist | today
+    customer_id: str
+    record_id: int | None
+    title: str
+
+
+async def propose(ctx: Context, rules: Rules, rep_id: int) -> list[Proposal]:
+    """Rank one rep's customers (see ``propose_many``)."""
+    return (await propose_many(ctx, rules, [rep_id])).get(rep_id, [])
+
+
+async def propose_many(ctx: Context, rules: Rules, rep_ids: list[int]) -> dict[int, list[Proposal]]:
+    """Rank each rep's customers: overdue next touches, then stale (and new) leads, then open checklist
+    items, then touches planned for today; one proposal per customer, at most ``must_do_proposals``."""
+    today, now = ctx.today(), ctx.now()
+    stale_before = now - timedelta(hours=rules.stale_lead_hours)
+    q = customers_with_latest().where(Customer.owner_id.in_(rep_ids)).order_by(Customer.owner_id, Customer.id)
+    by_rep: dict[int, tuple[list[Any], list[Any], list[Any]]] = {r: ([], [], []) for r in rep_ids}
+    for cid, name, aliases, owner, stage, created, last_at, blocked, rec_id, next_touch, rtype in (
+        await ctx.session.execute(q)
+    ).all():
+        overdue, stale, planned = by_rep[owner]
+        label = short_name(name, aliases)
+        verb = TYPE_VERBS.get(str(rtype.value if rtype else "other"), "跟进")
+        if next_touch is not None and next_touch < today:
+            days = (today - next_touch).days
+            overdue.append((next_touch, Proposal("overdue", cid, rec_id,
+                                                 f"{label}：原定{next_touch.month}月{next_touch.day}日跟进，已逾期{days}天")))
+        elif blocked or stage in rules.closed_stages:
+            continue
+        elif last_at is None:
+            stale.append((created, Proposal("new", cid, None, f"{label}：新线索，尚未首次联系")))
+        elif last_at < stale_before:
+            hours = int((now - last_at).total_seconds() // 3600)
+            stale.append((last_at, Proposal("stale", cid, rec_id, f"{label}：{hours // 24}天没有跟进（上次{verb}）")))
+        elif next_touch == today:
+            planned.append((rec_id or 0, Proposal("today", cid, rec_id, f"{label}：今天计划跟进（上次{verb}）")))
+    checklist = await checklist_proposals(ctx, rep_ids)
+    out: dict[int, list[Proposal]] = {}
+    for rep_id, (overdue, stale, planned) in by_rep.items():
+        ranked = _by_key(overdue) + _by_key(stale) + checklist.get(rep_id, []) + _by_key(planned)
+        seen: set[str] = set()
+        mine = []
+        for p in ranked:
+            if p.customer_id not in seen:
+                seen.add(p.customer_id)
+                mine.append(p)
+        out[rep_id] = mine[: rules.must_do_proposals]
+    return out
+
+
+def _by_key(pairs: list[Any]) -> list[Proposal]:
+    """Oldest first (overdue date, last touch, record id); ties keep the query's order."""
+    return [p for _, p in sorted(pairs, key=lambda pair: pair[0])]
+
+
+async def checklist_proposals(ctx: Context, rep_ids: list[int]) -> dict[int, list[Proposal]]:
+    """Open stage-gate checklist items rank third; stage gates are not built yet, so there are none."""
+    return {}
+
+
+# ---- the morning run ---------------------------------------------------------------------------
+async def send_morning(ctx: Context, rules: Rules, rep_id: int) -> int:
+    """Store today's proposals for one rep and queue the card; 0 when the rep cannot be reached."""
+    return await send_mornings(ctx, rules, {rep_id: ctx.key_prefix})
+
+
+async def send_mornings(ctx: Context, rules: Rules, key_prefixes: dict[int, str]) -> int:
+    """The morning card for many reps with a handful of bulk statements (5,000 reps at 08:45).
+
+    Same rows as ``Context.send_card`` would write — card row, then the outbox row keyed
+    ``<prefix>:1`` — but one multi-row insert per table instead of several round trips per rep."""
+    today, now = ctx.today(), ctx.now()
+    reps = {p.id: p for p in (await ctx.session.execute(
+        select(Person).where(Person.id.in_(list(key_prefixes)), Person.active.is_(True)))).scalars()}
+    routes = await _routes(ctx, [i for i in reps if i is not None])
+    for rep_id in reps:
+        if rep_id not in routes:
+            log.warning("rep has no reachable identity; no morning card", extra={"person_id": rep_id})
+    rep_ids = [r for r in key_prefixes if r in routes]
+    if not rep_ids:
+        return 0
+    proposals = await propose_many(ctx, rules, rep_ids)
+    card_ids = {r: secrets.token_urlsafe(12) for r in rep_ids}
+    rows = [dict(rep_id=r, local_date=today, rank=n, source=p.source, customer_id=p.customer_id, record_id=p.record_id,
+                 title=p.title, chosen=False, status=MustDoStatus.open, card_id=card_ids[r], created_at=now)
+            for r in rep_ids for n, p in enumerate(proposals[r], 1)]
+    ids: dict[tuple[int, int], int] = {}
+    if rows:
+        got = await ctx.session.execute(insert(MustDo).returning(MustDo.id, MustDo.rep_id, MustDo.rank), rows)
+        ids = {(rep, rank): i for i, rep, rank in got}
+    subject_count = rules.must_do_count
+    cards, outbox_rows = [], []
+    for r in rep_ids:
+        items = [MustDoItem(id=ids[(r, n)], title=p.title, status="open", source=p.source)
+                 for n, p in enumerate(proposals[r], 1)]
+        card = build_must_do(MustDoView(rep_name=reps[r].name, day=today, count=subject_count, items=items))
+        card.card_id = card_ids[r]
+        platform, recipient = routes[r]
+        cards.append(dict(id=card_ids[r], kind=KIND, audience_id=r, state="open", platform=platform, refs={},
+                          version=1, subject={"rep_id": r, "date": today.isoformat(), "count": subject_count},
+                          view={"locked": False}, created_at=now, updated_at=now))
+        outbox_rows.append(dict(idempotency_key=f"{key_prefixes[r]}:1", platform=platform, recipient=recipient,
+                                person_id=r, op="send", card_id=card_ids[r], body={"card": card.to_dict()},
+                                status=OutboxStatus.pending, attempts=0, next_attempt_at=outbox.DUE_NOW,
+                                created_at=now))
+    await ctx.session.execute(insert(CardRow), cards)
+    dialect = ctx.session.bind.dialect.name if ctx.session.bind is not None else "sqlite"
+    await ctx.session.execute(insert_ignore_stmt(dialect, OutboxMessage.__table__), outbox_rows)
+    return len(cards)
+
+
+async def _routes(ctx: Context, person_ids: list[int]) -> dict[int, tuple[str, str]]:
+    """(platform, user id) per person, first enabled platform in configured order (as ``Context.route``
+    does for scheduled sends, which have no triggering event)."""
+    found: dict[int, dict[str, str]] = {}
+    for pid, platform, external in (await ctx.session.execute(
+        select(Identity.person_id, Identity.platform, Identity.external_id).where(Identity.person_id.in_(person_ids))
+    )).all():
+        found.setdefault(pid, {})[platform] = external
+    out = {}
+    for pid, ids in found.items():
+        platform = next((p for p in ctx.settings.platforms if p in ids), None)
+        if platform is not None:
+            out[pid] = (platform, ids[platform])
+    return out
+
+
+async def morning_reps(ctx: Context) -> list[int]:
+    q = select(Person.id).where(Person.role == Role.rep, Person.active.is_(True)).order_by(Person.id)
+    return [i for i in (await ctx.session.execute(q)).scalars() if i is not None]
+
+
+async def board_supervisors(ctx: Context) -> list[int]:
+    """People with at least one active rep reporting directly to them."""
+    q = (select(Person.supervisor_id).where(Person.role == Role.rep, Person.active.is_(True),
+                                            Person.supervisor_id.is_not(None))
+         .distinct().order_by(Person.supervisor_id))
+    return [i for i in (await ctx.session.execute(q)).scalars() if i is not None]
+
+
+async def send_board(ctx: Context, rules: Rules, supervisor_id: int) -> int:
+    sup = await ctx.session.get(Person, supervisor_id)
+    if sup is None or not sup.active:
+        return 0
+    try:
+        await ctx.route(supervisor_id)
+    except NoRoute:
+        return 0
+    today = ctx.today()
+    card = await board_card(ctx, sup, today, rules.must_do_count)
+    await ctx.send_card(card, person_id=supervisor_id,
+                        subject={"supervisor_id": supervisor_id, "date": today.isoformat(),
+                                 "count": rules.must_do_count})
+    return 1
+
+
+async def board_card(ctx: Context, sup: Person, day: date, count: int) -> Card:
+    reps = (await ctx.session.execute(
+        select(Person).where(Person.supervisor_id == sup.id, Person.role == Role.rep, Person.active.is_(True))
+        .order_by(Person.id)
+    )).scalars().all()
+    rep_ids = [r.id for r in reps]
+    items = (await ctx.session.execute(
+        select(MustDo).where(MustDo.rep_id.in_(rep_ids), MustDo.local_date == day, MustDo.chosen.is_(True))
+    )).scalars().all()
+    progress = []
+    for r in reps:
+        mine = [i for i in items if i.rep_id == r.id]
+        progress.append(RepProgress(
+            name=r.name, chosen=len(mine), done=sum(i.status == MustDoStatus.done for i in mine),
+            red=sum(i.status == MustDoStatus.red for i in mine),
+            reasons_missing=sum(i.status == MustDoStatus.red and not i.reason for i in mine),
+            escalated=sum(i.escalated_at is not None for i in mine),
+        ))
+    boss = await direct_supervisor(ctx.session, sup.id) if sup.id is not None else None
+    return build_team_board(BoardView(supervisor_name=sup.name, day=day, count=count, reps=progress,
+                                      escalated_to=boss.name if boss else ""))
+
+
+async def refresh_board(ctx: Context, rep_id: int, day: date) -> None:
+    """Re-render the rep's supervisor's board for ``day`` (after a pick, a done, a red or a reason)."""
+    sup = await direct_supervisor(ctx.session, rep_id)
+    if sup is None or sup.id is None:
+        return
+    start, _ = day_bounds(day, ctx.settings.tz)
+    rows = [r for r in await cards_of(ctx.session, BOARD, sup.id, since=start - timedelta(hours=12))
+            if r.subject.get("date") == day.isoformat()]
+    for row in rows:
+        await ctx.update_card(row, await board_card(ctx, sup, day, int(row.subject.get("count", 3))))
+
+
+# ---- the rep's presses -------------------------------------------------------------------------
+def _item(i: MustDo) -> MustDoItem:
+    assert i.id is not None
+    return MustDoItem(id=i.id, title=i.title, status=i.status.value, source=i.source, chosen=i.chosen)
+
+
+async def _items(ctx: Context, rep_id: int, day: date) -> list[MustDo]:
+    q = select(MustDo).where(MustDo.rep_id == rep_id, MustDo.local_date == day).order_by(MustDo.rank)
+    return list((await ctx.session.execute(q)).scalars())
+
+
+async def must_do_card(ctx: Context, row: CardRow, problem: str = "") -> Card:
+    rep_id, day = int(row.subject["rep_id"]), date.fromisoformat(str(row.subject["date"]))
+    rep = await ctx.person(rep_id)
+    items = await _items(ctx, rep_id, day)
+    closed = any(i.status in (MustDoStatus.red, MustDoStatus.dropped) for i in items) or bool(row.view.get("closed"))
+    view = MustDoView(rep_name=rep.name, day=day, count=int(row.subject.get("count", 3)),
+                      items=[_item(i) for i in items], locked=bool(row.view.get("locked")) or closed,
+                      closed=closed, problem=problem)
+    return build_must_do(view)
+
+
+async def on_action(ctx: Context, row: CardRow, presser: Person, action: str, value: str) -> None:
+    """Only the rep marks their own items; only actions the card shows right now are accepted."""
+    rep_id, day = int(row.subject["rep_id"]), date.fromisoformat(str(row.subject["date"]))
+    assert presser.id is not None
+    if presser.id != rep_id:
+        rep = await ctx.person(rep_id)
+        await ctx.send_text(refusal(f"{rep.name}本人"), person_id=presser.id)
+        return
+    current = await must_do_card(ctx, row)
+    if action not in current.actions() or day != ctx.today():
+        await ctx.send_text("⛔ 这个按钮已失效，请用卡片上当前的按钮。未做任何修改。", person_id=presser.id)
+        return
+    items = {i.id: i for i in await _items(ctx, rep_id, day)}
+    count = int(row.subject.get("count", 3))
+    chosen = sum(i.chosen for i in items.values())
+    kind, _, arg = action.partition(":")
+    problem = ""
+    if kind == "pick":
+        item = items[int(arg)]
+        if not item.chosen and chosen >= count:
+            problem = f"已经选了{count}件；先点已选的一件取消，再换别的"
+        else:
+            item.chosen = not item.chosen
+    elif kind == "custom":
+        text = re.sub(r"\s+", " ", value).strip()
+        if not text:
+            problem = "请先写下要做的事"
+        elif len(text) > CUSTOM_MAX:
+            problem = f"写短一点（{CUSTOM_MAX}字以内）"
+        else:
+            rank = max((i.rank for i in items.values()), default=0) + 1
+            ctx.session.add(MustDo(rep_id=rep_id, local_date=day, rank=rank, source="custom", title=text,
+                                   chosen=True, card_id=row.id, created_at=ctx.now()))
+    elif kind == "lock":
+        row.view = {**row.view, "locked": True}
+    elif kind == "done":
+        item = items[int(arg)]
+        item.status = MustDoStatus.done
+        item.done_at = ctx.now()
+    await ctx.session.flush()
+    await ctx.update_card(row, await must_do_card(ctx, row, problem))
+    if kind in ("lock", "done") or (kind == "custom" and not problem):
+        await refresh_board(ctx, rep_id, day)
+
+
+# ---- a matching action record ------------------------------------------------------------------
+async def record_confirmed(ctx: Context, record: ActionRecord) -> None:
+    """Called by capture when a record is confirmed: today's open items for that customer are done,
+    and the customer's warnings clear (a real action is the only thing that clears them)."""
+    if record.customer_id is None:
+        return
+    today = ctx.today()
+    items = (await ctx.session.execute(
+        select(MustDo).where(MustDo.customer_id == record.customer_id, MustDo.local_date == today,
+                             MustDo.rep_id == record.rep_id, MustDo.status == MustDoStatus.open)
+    )).scalars().all()
+    for i in items:
+        i.status = MustDoStatus.done
+        i.done_at = ctx.now()
+        i.done_record_id = record.id
+    if items:
+        await ctx.session.flush()
+        for card_id in {i.card_id for i in items if i.card_id}:
+            row = await ctx.session.get(CardRow, card_id)
+            if row is not None:
+                await ctx.update_card(row, await must_do_card(ctx, row))
+        if any(i.chosen for i in items):
+            await refresh_board(ctx, record.rep_id, today)
+    await warnings.clear_for_customer(ctx, record.customer_id)
+
+
+# ---- the end of the day ------------------------------------------------------------------------
+async def reps_with_items(ctx: Context) -> list[int]:
+    q = select(MustDo.rep_id).where(MustDo.local_date == ctx.today()).distinct().order_by(MustDo.rep_id)
+    return list((await ctx.session.execute(q)).scalars())
+
+
+async def close_day(ctx: Context, rules: Rules, rep_id: int) -> list[MustDo]:
+    """Fix the day's set (a rep who never picked gets the top proposals), turn what is open red,
+    close the card. Returns the red items for the reason card."""
+    today = ctx.today()
+    items = await _items(ctx, rep_id, today)
+    if not items:
+        return []
+    chosen = [i for i in items if i.chosen]
+    fill = sorted((i for i in items if not i.chosen), key=lambda i: (i.status != MustDoStatus.done, i.rank))
+    for i in fill[: max(0, rules.must_do_count - len(chosen))]:
+        i.chosen = True
+    red = []
+    for i in items:
+        if i.status == MustDoStatus.open:
+            i.status = MustDoStatus.red if i.chosen else MustDoStatus.dropped
+            if i.chosen:
+                red.append(i)
+    await ctx.session.flush()
+    for card_id in {i.card_id for i in items if i.card_id}:
+        row = await ctx.session.get(CardRow, card_id)
+        if row is not None:
+            row.view = {**row.view, "locked": True, "closed": True}
+            await ctx.update_card(row, await must_do_card(ctx, row))
+    return red
+
+
+async def done_count(ctx: Context, day: date) -> tuple[int, int]:
+    """(done, chosen) across the org for a day: the job summary line."""
+    q = select(func.count()).select_from(MustDo).where(MustDo.local_date == day, MustDo.chosen.is_(True))
+    chosen = (await ctx.session.execute(q)).scalar_one()
+    done = (await ctx.session.execute(q.where(MustDo.status == MustDoStatus.done))).scalar_one()
+    return int(done), int(chosen)

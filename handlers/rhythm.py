@@ -1,0 +1,102 @@
+"""What the daily rhythm's handlers share: the rules (from config), the workday calendar, day bounds.
+
+Handlers never see the config file, so the service turns its ``rules`` / ``schedule`` sections into
+``Rules``; the calendar is passed in as a protocol because it lives with the scheduler.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Any, Protocol
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import Select, select
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.sql.selectable import ScalarSelect
+
+from handlers.people import supervisor_chain
+from storage.models import ActionRecord, Customer, Person, RecordStatus
+from storage.models import Card as CardRow
+
+REAL = (RecordStatus.confirmed, RecordStatus.to_verify)  # records that count as a real touch
+
+
+class Calendar(Protocol):
+    def is_workday(self, d: date) -> bool: ...
+
+    def workdays_after(self, start: date, end: date) -> int: ...
+
+
+@dataclass(frozen=True)
+class Rules:
+    must_do_count: int = 3
+    must_do_proposals: int = 6
+    stale_lead_hours: int = 72
+    first_contact_hours: int = 2
+    first_contact_director_hours: int = 4
+    first_contact_window_days: int = 7
+    overdue_red_days: int = 3
+    reason_deadline: time = time(17, 0)
+    closed_stages: tuple[str, ...] = ("签约", "回款")
+    sales_bp: tuple[str, ...] = ()  # person names
+
+
+def day_bounds(day: date, tz: ZoneInfo) -> tuple[datetime, datetime]:
+    """The UTC instants where a local day starts and ends (for indexed range queries on UTC columns)."""
+    start = datetime.combine(day, time(0), tzinfo=tz).astimezone(UTC)
+    end = datetime.combine(day + timedelta(days=1), time(0), tzinfo=tz).astimezone(UTC)
+    return start, end
+
+
+async def in_chain(session: AsyncSession, presser: Person, subordinate_id: int) -> bool:
+    """True when ``presser`` is above ``subordinate_id`` in the reporting line (never the person themself)."""
+    return any(p.id == presser.id for p in await supervisor_chain(session, subordinate_id))
+
+
+async def direct_supervisor(session: AsyncSession, person_id: int) -> Person | None:
+    chain = await supervisor_chain(session, person_id, max_depth=1)
+    return chain[0] if chain and chain[0].active else None
+
+
+async def cards_of(session: AsyncSession, kind: str, audience_id: int | None = None,
+                   since: datetime | None = None) -> list[CardRow]:
+    """Card rows of one kind (optionally for one person, created since a moment), oldest first."""
+    q = select(CardRow).where(CardRow.kind == kind)
+    if audience_id is not None:
+        q = q.where(CardRow.audience_id == audience_id)
+    if since is not None:
+        q = q.where(CardRow.created_at >= since)
+    return list((await session.execute(q.order_by(CardRow.created_at, CardRow.id))).scalars())
+
+
+def latest_record_id() -> ScalarSelect[Any]:
+    """Correlated scalar subquery: the id of the customer's newest real record."""
+    return (
+        select(ActionRecord.id)
+        .where(ActionRecord.customer_id == Customer.id, ActionRecord.status.in_(REAL))
+        .order_by(ActionRecord.created_at.desc())
+        .limit(1)
+        .correlate(Customer)
+        .scalar_subquery()
+    )
+
+
+def customers_with_latest() -> Select[Any]:
+    """Customers joined to their newest real record (if any); callers add the WHERE."""
+    return (
+        select(Customer.id, Customer.name, Customer.aliases, Customer.owner_id, Customer.stage, Customer.created_at,
+               Customer.last_action_at, Customer.block_reason, ActionRecord.id, ActionRecord.next_touch,
+               ActionRecord.type)
+        .select_from(Customer)
+        .outerjoin(ActionRecord, ActionRecord.id == latest_record_id())
+    )
+
+
+def short_name(name: str, aliases: list[str] | None) -> str:
+    return aliases[0] if aliases else name
+
+
+def refusal(who: str) -> str:
+    """The one wording for a press by the wrong person: says who may act and that nothing changed."""
+    return f"⛔ 这张卡片只能由{who}操作，未做任何修改。"
