@@ -73,30 +73,27 @@ def cmd_demo(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_import_customers(args: argparse.Namespace) -> int:
-    from bot.importers import import_customers
+def _import(args: argparse.Namespace, what: str) -> int:
+    """import-customers / import-people: both upsert from a CSV in one transaction."""
+    from bot import importers
 
     cfg = _config(args)
+    importer = importers.import_customers if what == "customers" else importers.import_people
 
     async def run(s: Any) -> str:
-        r = await import_customers(s, args.csv)
-        return f"customers: {r.created} created, {r.updated} updated"
+        r = await importer(s, args.csv)
+        return f"{what}: {r.created} created, {r.updated} updated"
 
     print(asyncio.run(_with_db(cfg, run)))
     return 0
+
+
+def cmd_import_customers(args: argparse.Namespace) -> int:
+    return _import(args, "customers")
 
 
 def cmd_import_people(args: argparse.Namespace) -> int:
-    from bot.importers import import_people
-
-    cfg = _config(args)
-
-    async def run(s: Any) -> str:
-        r = await import_people(s, args.csv)
-        return f"people: {r.created} created, {r.updated} updated"
-
-    print(asyncio.run(_with_db(cfg, run)))
-    return 0
+    return _import(args, "people")
 
 
 def cmd_tag(args: argparse.Namespace) -> int:
