@@ -6,6 +6,9 @@ word (约, 准备, 答应 …), done when it has 了/已/刚 or a past date, and
 of the clause before it ("下周一恒远化工, 下周二蜀通, 都是例行拜访" stays planned). A later part of
 today with a done verb is when it happened ("下午去瑞丰见了张总" sent at 10:00 is done), and a
 customer's pushback said with 要/得/再 ("价格还得再压一压") still happened once the touch did.
+A promise word starts a clause of its own (text.split_clauses), so "电话里跟Jason承诺月底前寄样品"
+is a call that happened with a planned delivery after it; a month-day only just past ("12月3号下的单"
+on 12-30) plans nothing unless its clause has a planning word.
 """
 
 from __future__ import annotations
@@ -26,10 +29,16 @@ QUICK_TAGS: dict[str, str] = {"📞": "call", "☎": "call", "🧭": "site_surve
 
 _W = r"[^,.;!?:。\n]"  # a character inside the same clause
 _NW = r"[^,.;!?:。\n没未不别]"  # ... that is not a negation (合同还没签, 钱还没到账)
+# What a walkthrough is about (讲了系统架构, PPT过了一遍) and the places a survey looks at.
+_PRES_OBJ = r"(?:方案|架构|系统|平台|功能|(?i:ppt)|解决方案)"
+_NOT_ISSUE = r"(?!的?(?:问题|故障|毛病|报错|情况|(?i:bug)))"
+_SURVEY_PLACE = r"(?:屋顶|楼顶|房顶|机房|配电房|配电室|配电间|弱电间|强电间|设备间|场地|安装位置|点位|管道|管线|走线)"
 _CUE_PATTERNS: dict[str, str] = {
     "contract": (
         rf"合同{_NW}{{0,8}}?(?:签|盖|寄|发过去|发给|发出|发送|发了|送过去|送去|送到|交给|递交|提交|用印|走签字|走盖章"
         r"|快递|邮寄|发到|给(?:他们|对方|客户)|过去了)"
+        # "合同 法务改完了 今天快递过去了": the physical send verbs reach further
+        rf"|合同{_NW}{{9,20}}?(?:快递|邮寄|寄)(?:了|出|过去|给)"
         rf"|(?:寄|快递|邮寄|发|送|递|交)(?:了|出|过去|给了?){_W}{{0,6}}?合同"
         rf"|(?:签了|签订了?|签署了?|签完|签好)(?:{_W}{{0,6}}?)(?:合同|协议|订单)"
         rf"|签约|签单|(?:协议|订单){_NW}{{0,4}}?(?:签(?!字)|盖)"
@@ -37,8 +46,8 @@ _CUE_PATTERNS: dict[str, str] = {
         r"|(?i:contract\s+(?:was\s+|is\s+)?signed|signed\s+(?:the\s+)?contract)"
     ),
     "payment": (
-        rf"(?:款|钱|费){_NW}{{0,4}}?(?:到账|到了|已到|收到|结清|入账|已付|付了|付清|打过来了)"
-        rf"|到账(?!没|了没|了吗|吗)|收到{_W}{{0,6}}?(?:款|钱)|已回款|回款(?:了|到|已)|结清"
+        rf"(?:款|钱|费|定金|订金){_NW}{{0,4}}?(?:到账|到了|已到|收到|结清|入账|已付|付了|付清|打过来了)"
+        rf"|到账(?!没|了没|了吗|吗)|收到{_W}{{0,6}}?(?:款|钱|转账|汇款|定金|订金)|(?:转账|汇款)(?:已到|到了|收到了)|已回款|回款(?:了|到|已)|结清"
         r"|已打款|打款了|打了款|已付款|付款了|付了款|款已付|已经付了"
         r"|(?:回款|收款|到账)\s?[\d一二三四五六七八九十两](?:[\d.]*|[一二三四五六七八九十两百千]*)\s?(?:万|千|元|块|[wWkK])"
         r"|(?i:payment\s+(?:was\s+)?received|received\s+(?:the\s+)?payment)"
@@ -51,16 +60,32 @@ _CUE_PATTERNS: dict[str, str] = {
         rf"|(?i:quot(?:e|ation)){_W}{{0,20}}?(?:sent|send|revis|发|email|邮件|已)"
     ),
     "presentation": (
-        r"演示|(?i:demo)|讲解|讲(?:了|一下|了一遍|一遍)?方案|方案(?:汇报|介绍|宣讲|演讲)|路演|宣讲"
-        r"|(?i:presentation)|产品介绍|介绍了?(?:产品|方案|系统|平台)"
+        # a demo video or account sent over is a message, not a demo
+        r"演示(?!视频|录像|文档|资料|材料|链接|账号|环境)|(?i:demo)(?!\s?(?:视频|录像|video|链接|link|账号))"
+        r"|讲解|讲(?:了|解了|了讲)?(?:一下|下|一遍)?方案|方案(?:汇报|介绍|宣讲|演讲|展示)|路演|宣讲"
+        r"|(?i:presentation|presented|pitch(?:ed)?|walk(?:ed)?\s?through)|产品介绍|介绍了?(?:产品|方案|系统|平台)"
+        # walking through a solution: 讲了系统架构, 过了一遍方案, 汇报了方案, 展示了效果, PPT过了一遍
+        # (not the customer telling us about their system's problems: 跟我讲了他们系统的问题)
+        rf"|(?<!跟我|给我|向我|对我|和我)讲(?:了|解了|了讲)?(?:一下|下|一遍)?{_W}{{0,8}}?{_PRES_OBJ}{_NOT_ISSUE}"
+        rf"|过了?(?:一遍|一下|下){_W}{{0,6}}?{_PRES_OBJ}|汇报了?(?:一下|下)?{_W}{{0,6}}?{_PRES_OBJ}"
+        rf"|展示了?(?:一下|下)?{_W}{{0,8}}?(?:{_PRES_OBJ}|效果|案例|样机|功能)|(?:产品|系统|功能)展示"
+        rf"|{_PRES_OBJ}{_NOT_ISSUE}{_W}{{0,10}}?(?<!跟我|给我|向我|对我|和我)(?:讲了|讲解了|演示了|介绍了|过了)(?:讲|一遍|一下|下)"
     ),
     "site_survey": (
-        r"(?:勘测|勘察|踏勘|测量|丈量|实测|量尺寸|量房|现场测)(?!的)"
+        r"(?:勘测|勘察|勘查|查勘|踏勘|测量|丈量|实测|量尺寸|量房|现场测)(?!的)"
         r"|(?<![检监预猜推评观])测了|(?<![商数质重考衡批产销容流音])量(?:了|过|一下)"
+        # looking the site over: 现场看了, 看了现场, 实地看了看, 现场确认了点位
+        r"|现场(?:查看|察看|核实|确认|核对|摸底|拍|看(?:了|过|看)(?!样|产品|演示|(?i:demo)))"
+        r"|(?:看|查看|察看|摸)了?(?:一下|下|一遍|一圈|看)?(?:他们的?|客户的?)?现场"
+        r"|实地(?:看|查看|察看|考察|勘|测|量|走|踩)"
+        rf"|看了?(?:一下|下|一遍|一圈|看)?(?:他们的?|客户的?|新的?)?{_SURVEY_PLACE}"
+        # site photos: 拍了现场照片, 冷库外墙和地面都拍了照
+        rf"|拍了?(?:些|几张|一些|点)?现场|(?:{_SURVEY_PLACE}|车间|厂房|仓库|库房|冷库|门店|店面|门头|外墙|地面|工地)"
+        rf"{_W}{{0,6}}?拍了?(?:些|几张|一些|点)?(?:照|相|视频)"
     ),
     "objection": (
         r"嫌|太贵|偏贵|贵了|有点贵|比较贵|压价|砍价|杀价|异议|不满|投诉|抱怨|担心|顾虑|疑虑|质疑"
-        r"|太长|太慢|太赶|太高|犹豫|不认可|不接受|不太(?:认可|接受|满意|同意|放心)|接受不了|不能接受|不符合|不满足|达不到"
+        r"|太(?:长|慢|赶|高|短|少|差|小|低|晚|久|复杂|麻烦|死板)|犹豫|不认可|不接受|不太(?:认可|接受|满意|同意|放心)|接受不了|不能接受|不符合|不满足|达不到"
         r"|不划算|没(?:有|什么|啥)?优势|不占优势|比价|货比三家"
         # price pushback: the customer wants it cheaper (价格还得再压一压, 能不能再便宜点)
         r"|压一压|压一下|再压|往下压|压低|砍一刀|降一降|让(?:点|一点)利"
@@ -75,7 +100,9 @@ _CUE_PATTERNS: dict[str, str] = {
         rf"|比(?:我们|咱们?|我司|你们){_W}{{0,8}}?(?:低|便宜|快|少|短|优惠|好)"
         rf"|(?<!比)(?:竞品|别家|别人家|同行|对手|其他家|友商|隔壁|其他供应商|别的供应商|另一家|另外一家"
         r"|其他厂家|别的厂家|其他品牌|别的品牌)"
-        rf"{_W}{{0,12}}?(?:便宜|低|快|承诺|送|优惠|报|给的|只要)"
+        rf"{_W}{{0,12}}?(?:便宜|低|快|承诺|送|优惠|报|给的|给了|给到|能给|给[\d一二三四五六七八九十两几半]|能做|做到|提供|开出|只收|只要|才)"
+        # we fall short: 效率不如华为, 比不上进口的
+        r"|(?<![倒还要])不如(?!先|就|直接|这样|等|让|干脆|改|我们先)|比不上|没法比"
     ),
     "visit": (
         r"拜访|拜会|走访|到访|登门|上门|巡店|巡了|吃了?(?:个|顿)?饭|饭局|喝了?茶|(?<![意听看遇])见了|见到|见面"
@@ -84,7 +111,8 @@ _CUE_PATTERNS: dict[str, str] = {
         r"|(?<![A-Za-z])(?i:visited|met|on-?site\s+visit)(?![A-Za-z])|跑了(?:一?趟|一圈|[\d一二三四五六七八九十两几]+家)|来了一?趟|到了(?:现场|他们|客户|店|园|厂|公司)|培训了?(?:导购|店员|员工|销售|他们)|备案"
     ),
     "call": (
-        r"电话|来电|电联|致电|通话|打给|视频(?:会议|通话|沟通|会|连线|聊|电话)|语音(?:通话|电话|聊|沟通|会议|连线)|腾讯会议|线上会议|远程会议|在线会议"
+        r"电话|来电|电联|致电|通话|打给|视频(?:会议|通话|沟通|会|连线|聊|电话|了|过)|语音(?:通话|电话|聊|沟通|会议|连线|了|过)"
+        r"|(?:打|开|通)了?(?:个|一个)?(?:视频|语音)|腾讯会议|线上会议|远程会议|在线会议"
         r"|(?i:zoom)|回电|(?<![A-Za-z])(?i:called|phone\s+call)(?![A-Za-z])"
         r"|(?<![A-Za-z])(?i:call)(?![A-Za-z])"
     ),
@@ -97,13 +125,13 @@ _CUE_PATTERNS: dict[str, str] = {
 # most positions (the tests assert every cue's first character is listed).
 CUE_FIRST_CHARS: dict[str, str] = {
     "contract": "合签协订寄快邮发送递交已都盖用cCsS",
-    "payment": "款钱费到收已回结打付pPrR",
+    "payment": "款钱费定订到收已回结打付转汇pPrR",
     "quote": "报发给递提寄出已按重刚qQ",
-    "presentation": "演dD讲方路宣pP产介",
-    "site_survey": "勘踏测丈实量现",
+    "presentation": "演dD讲方路宣pP产介过汇展架系平功解wW",
+    "site_survey": "勘查踏测丈实量现看察摸拍屋楼房机配弱强设场安点管走车厂仓库冷门店外地工",
     "objection": "嫌太偏贵有比压砍杀异不投抱担顾疑质犹竞别同对其友隔接没货往降让再能要想希给可价单总费运交工到周供另必达",
     "visit": "拜走到登上巡吃饭喝见碰当面参陪来接去过跑培备转逛坐待呆带vVmMoO",
-    "call": "电来致通打视语腾线远在回zZcCpP",
+    "call": "电来致通打开视语腾线远在回zZcCpP",
     "message": "微短邮eEwW钉飞企留发私Q",
     "weak_visit": "聊谈沟交对回开碰",
 }
@@ -116,7 +144,7 @@ def _compile(action: str, pattern: str) -> re.Pattern[str]:
 _CUES: tuple[tuple[str, re.Pattern[str]], ...] = tuple((t, _compile(t, p)) for t, p in _CUE_PATTERNS.items())
 # Talking without a medium suggests meeting in person, but only when nothing clearer was said.
 _WEAK_VISIT = _compile(
-    "weak_visit", r"聊了|谈了|沟通了|交流了|对了(?![,.!?吧])|聊过|谈过|回访(?!电话)|开了(?:个|一个|场)?会|碰了一?下"
+    "weak_visit", r"聊了|谈了|聊得|谈得|沟通了|交流了|对了(?![,.!?吧])|聊过|谈过|回访(?!电话)|开了(?:个|一个|场)?会|碰了一?下"
 )
 # 没拜访, 未到账, 不去了 - but not the 别 of 识别/区别 or the 无 of 无锡.
 _NEGATED_BEFORE = re.compile(r"(?:没|未|不(?![错少])|(?<![识区特分级类告性个派])别|无(?![锡论]))[^,.;!?。]?$")
@@ -127,8 +155,10 @@ _STRONG_PLAN = re.compile(
     r"|待会|稍后|晚点|答应|承诺|保证|如果|要是|的话|有事|随时|等(?:他|她|对方|客户|结果|回复|通知|消息)"
     r"|原计划|原定|本来要|本打算|改到|改期|推迟|延期"
 )
-_DONE = re.compile(r"了(?!解)|已|刚|完成|完了|好了|结清|搞定|✅|✔|(?<=[去聊见谈来做])过(?!去|来)")
+_DONE = re.compile(r"了(?!解)|已|刚|完成|完了|完毕|好了|结清|搞定|✅|✔|(?<=[去聊见谈来做])过(?!去|来)")
 _WEAK_PLAN_TOKENS = frozenset({"再", "要", "会", "能", "可以", "想", "需要", "将", "得"})
+# 得 as a complement ("砍价砍得很凶", "聊得不错") describes what happened; only 得 = must plans.
+_DE_COMPLEMENT = re.compile(r"\s?(?:很|挺|非常|太|特别|比较|蛮|相当|超|不错|不太|不好|不行|好|快|慢|多|少|一般|还行|够呛|凶|狠|厉害)")
 _PLAN_HEADER = re.compile(r"^\s*(?:下周|明天|明日|今日|今天|本周|这周|周末|下午|晚上)?(?:工作)?(?:计划|安排)\s*:")
 
 PLANNED, DONE = "planned", "done"
@@ -198,12 +228,16 @@ def clause_tenses(
     # One pass per marker kind over the whole text, then a bisect per clause.
     done_at = [m.start() for m in _DONE.finditer(text)]
     plan_at = [m.start() for m in _STRONG_PLAN.finditer(text)]
-    weak_at = [t[1] for t in tokens if t[0] in _WEAK_PLAN_TOKENS]
+    weak_at = [
+        t[1] for t in tokens if t[0] in _WEAK_PLAN_TOKENS and not (t[0] == "得" and _DE_COMPLEMENT.match(text, t[2]))
+    ]
     tenses: list[str] = []
     previous = DONE
     di = 0
     for clause in clauses:
         has_done = _any_in(done_at, clause.start, clause.end)
+        has_plan = _any_in(plan_at, clause.start, clause.end)
+        has_weak = _any_in(weak_at, clause.start, clause.end)
         future_date = past_date = current = weak = False
         while di < len(dates) and dates[di].start < clause.start:
             di += 1
@@ -212,19 +246,21 @@ def clause_tenses(
             d = dates[dj]
             if d.past:
                 past_date = True
+            elif d.rolled and not (has_plan or has_weak):
+                pass  # "12月3号下的单" on 12-30: a recent past day, not one next year
             elif d.future and not ((d.rolled or d.same_day) and has_done):
                 # "下午去瑞丰见了张总" sent at 10:00: a done verb beats a later part of today
                 future_date = True
             elif d.current:
                 current = True
             dj += 1
-        if future_date or _any_in(plan_at, clause.start, clause.end):
+        if future_date or has_plan:
             tense = PLANNED
         elif has_done or past_date:
             tense = DONE
         elif current:  # "她说今晚回复" at 19:30: the rest of this evening is still ahead
             tense = PLANNED
-        elif _any_in(weak_at, clause.start, clause.end):
+        elif has_weak:
             tense = PLANNED
             weak = True
         else:

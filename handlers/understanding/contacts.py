@@ -55,7 +55,9 @@ _ROLE_TITLE_END = re.compile(r"(?:经理|总监|主任|主管|长|老板娘?|董
 _ROLE_SUFFIX_RE = re.compile("(?:" + "|".join(sorted(_ROLE_SUFFIXES, key=len, reverse=True)) + ")$")
 # Characters that end a role phrase when walking left from it: particles and verbs of meeting.
 _ROLE_STOP = set("的了和跟给与及在是见把被向找约请让叫说问同访去来到打通联电陪带")
-_LEAD_STRIP = re.compile(r"^(?:他们|她们|我们|咱们|对方|客户|那边|这边|那个|这个|那位|这位|一个|他|她|其|位|个)+")
+_LEAD_STRIP = re.compile(
+    r"^(?:他们|她们|我们|咱们|对方|客户|那边|这边|那个|这个|那位|这位|一个|他|她|其|位|个|[一二两三四五六七八九十几\d]+[个位名])+"
+)
 # One or more role words in a row, so 采购总监 / 财务总监 come out whole rather than as 采购.
 _ROLE_ONLY_RE = re.compile(
     r"(?:" + "|".join(sorted(_ROLE_SUFFIXES + ("主任", "厂长"), key=len, reverse=True)) + ")+"
@@ -64,6 +66,9 @@ _IMPLIED_ROLE = {"工": "工程师", "工程师": "工程师", "总工": "总工
                  "院长": "院长", "科长": "科长", "主任": "主任", "厂长": "厂长", "园长": "园长", "店长": "店长",
                  "校长": "校长", "局长": "局长", "处长": "处长", "部长": "部长", "总监": "总监", "董事长": "董事长",
                  "经理": "经理"}
+_OUR_STAFF_BEFORE = re.compile(
+    r"(?:带[着了上]?|叫上|喊上|同事|我们的?|我司|咱们?的?|我方)(?:[一二两三四五六七八九十几\d]+[个位名])?(?:技术|售前|售后|项目)?$"
+)
 _DEPT_END = re.compile(r"(?:科|部|处|办|中心|室|采购|财务|设备|工程|信息)$")
 
 
@@ -122,6 +127,8 @@ def find_contact(
                 continue
         elif name in _NOT_NAMES:
             continue
+        if _OUR_STAFF_BEFORE.search(text, max(0, m.start() - 6), m.start()) and not m.group("english"):
+            continue  # 带小李去…: a colleague of ours, not the person met
         floor = max((b for b in boundaries if b <= m.start()), default=0)
         role = _role_before(text, m.start(), floor)
         if role and title in _IMPLIED_ROLE and title != "工" and not _ROLE_TITLE_END.search(role):
@@ -134,8 +141,9 @@ def find_contact(
             else:
                 role = implied if title not in ("经理",) else (dept + "经理" if dept else None)
         return name, role
-    role_only = _ROLE_ONLY_RE.search(text)
-    if role_only:
+    for role_only in _ROLE_ONLY_RE.finditer(text):
+        if _OUR_STAFF_BEFORE.search(text, max(0, role_only.start() - 6), role_only.start()):
+            continue  # 带着工程师去了趟…: our own people, not the person met
         floor = max((b for b in boundaries if b <= role_only.start()), default=0)
         return None, _role_before(text, role_only.end(), floor) or role_only.group(0)
     return None, None

@@ -76,7 +76,8 @@ _DATE_RE = re.compile(
     r"(?P<enday>mon|tues|wednes|thurs|fri|satur|sun)day))(?![A-Za-z]))"
 )
 _RECENT_DAYS = 60
-_DEADLINE = re.compile(r"之前|以前|前(?![台面期端天几])")
+# "周五前", also before an event on that day: "1月8号开学前", "明天下班前".
+_DEADLINE = re.compile(r"(?:下班|上班|开学|放假|开会|开业|开工|开园|上线|开标|截标|验收|过年)?(?:之前|以前|前(?![台面期端天几]))")
 
 
 @dataclass(frozen=True, slots=True)

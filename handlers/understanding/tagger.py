@@ -78,10 +78,28 @@ _CONTACT_VERB = re.compile(
     r"去|过来|来|拜访|见|约|打|电话|联系|发|送|寄|回|答复|给|确认|跟进|谈|签|看|问|取|提|付|到|进场|开会|讲|演示"
     r"|盯|带|上门|测|量|聊|交|装|对接|沟通|反馈|定|评审"
 )
-_PROMISE = re.compile(r"答应|承诺|保证|确保|拍胸脯")
+_PROMISE = re.compile(r"答应|承诺|保证|确保|拍胸脯|打包票|说好|讲好|许诺|应承")
+# Who promised: "跟老板说好了" / "向客户承诺" is us (the person is the object); "刘院长答应下周一打款" is
+# the customer's own promise, a next touch but not our promised_date.
+_PROMISE_TO = re.compile(r"(?:跟|和|给|向|对|同|与)[^\s,，的都也]{1,6}$")
+_THEIR_PROMISE = re.compile(
+    r"(?:他|她|对方|客户|甲方|人家|老板娘?|[总工姐哥董长]|经理|主任|老师|财务|采购|总监|主管|负责人"
+    r"|[A-Za-z]{2,}|[老小][\u4e00-\u9fff])们?\s?"
+    r"(?:也|都|已经|已|又|还|亲口|当场|口头|当面|最后|终于|总算|才|就|在?电话里|电话中|微信上|在?会上)*$"
+)
+# ... or what is promised is for us: "说好下周三给我们答复".
+_FOR_US = re.compile(r"^[^,，。!！?？;；\n]{0,12}?(?:给|回|答复|告诉|通知|付给|打给)(?:我|咱)")
+_SEGMENT_START = re.compile(r"[,，。!！?？;；\n][^,，。!！?？;；\n]*$")
+# "我答应了, 下周五前一定发货": a bare promise whose content is the next clause.
+_BARE_PROMISE = re.compile(r"^(?:我|咱|我们|咱们)?(?:这边)?(?:也|就|当场|当时|马上|都)?(?:答应|承诺|保证|说好|拍胸脯|打包票)(?:了|他|她|他们|对方|客户|下来)*$")
 _REQUEST = re.compile(r"要|希望|想|必须|需要|让我|让咱|催|务必|得|最晚|最迟|等着")
 _STRONG_REQUEST = re.compile(r"要求|希望|必须|务必|最晚|最迟")
 _US_SUBJECT = re.compile(r"^\s*(?:我|咱)")
+# The customer's side speaking ("采购说春节前要到货, 交期能不能再提前"): the touch happened.
+_CUSTOMER_SAID = re.compile(
+    r"(?:他|她|对方|客户|甲方|老板|[总工姐哥长]|经理|主任|老师|财务|采购|总监|主管|[老小][\u4e00-\u9fff])们?"
+    r"(?:也|还|又|就|都)?(?:说|问|提|反映|反馈|表示|觉得|嫌)"
+)
 _VISIT_BEFORE_NAME = re.compile(r"(?:在|到|去(?:了趟|了一趟|趟)?)$")
 _VAGUE_TAGS = re.compile(r"月|中旬|上旬|下旬|年底|年初|年末|年内|春节|元旦|国庆|寒假|暑假|^下下?周$|下个?星期$|下个?礼拜$")
 _HAS_TEXT = re.compile(r"[\u3400-\u9fffA-Za-z]")
@@ -126,7 +144,9 @@ def analyse(text: str, now: datetime, directory: Directory) -> Understanding:
     # planned touch does not, nor a pushback only feared for one ("明天去拜访, 估计他们会压价").
     done_at = [tenses[clause_index(c.start)] == DONE for c in cues]
     if any(c.type == "objection" for c in cues) and (
-        has_done_marker(norm) or any(done for c, done in zip(cues, done_at, strict=True) if c.type != "objection")
+        has_done_marker(norm)
+        or _CUSTOMER_SAID.search(norm)
+        or any(done for c, done in zip(cues, done_at, strict=True) if c.type != "objection")
     ):
         for i, c in enumerate(cues):
             if c.type == "objection" and weak_plan[clause_index(c.start)]:
@@ -178,11 +198,11 @@ def _schedule(
         body = text[clause.start : clause.end]
         if (d.rolled or d.same_day) and tense == DONE:
             continue  # 下午去恒远见了李姐: when it happened, not a next touch
-        context = body
+        context, context_start = body, clause.start
         rest = (text[clause.start : d.start] + text[d.end : clause.end]).strip()
         if len(rest) <= 1 and ci > 0:  # "…结构图发过来, 星期四之前": the date belongs to the clause before
             prev = clauses[ci - 1]
-            context = text[prev.start : prev.end] + body
+            context, context_start = text[prev.start : prev.end] + body, prev.start
         if _INTERNAL.search(context):
             continue
         if d.value == today and not d.future and (tense != PLANNED or not _CONTACT_VERB.search(context)):
@@ -190,7 +210,12 @@ def _schedule(
         if d.value == today and not _CONTACT_VERB.search(context):
             continue
         touches.append(d.value)
-        is_promise = bool(_PROMISE.search(context)) or (clause.speaker_us and d.deadline)
+        is_promise = _our_promise(text, context_start, clause.end) or (clause.speaker_us and d.deadline)
+        if not is_promise and ci > 0:
+            prev = clauses[ci - 1]
+            is_promise = bool(_BARE_PROMISE.match(text[prev.start : prev.end].strip())) and _our_promise(
+                text, prev.start, prev.end
+            )
         if is_promise:
             if promised is None:
                 promised = d.value
@@ -201,6 +226,18 @@ def _schedule(
             if expected is None:
                 expected = d.value
     return (min(touches) if touches else None), expected, promised
+
+
+def _our_promise(text: str, start: int, end: int) -> bool:
+    """True when text[start:end] holds a promise made by us rather than by the customer."""
+    for m in _PROMISE.finditer(text, start, end):
+        seg = _SEGMENT_START.search(text, 0, m.start())
+        prefix = text[seg.start() + 1 if seg else 0 : m.start()]
+        if _FOR_US.match(text, m.end()):
+            continue
+        if _PROMISE_TO.search(prefix) or not _THEIR_PROMISE.search(prefix):
+            return True
+    return False
 
 
 def _confidence(

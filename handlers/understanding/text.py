@@ -21,6 +21,8 @@ _TYPOS: tuple[tuple[re.Pattern[str], str], ...] = (
     (re.compile(r"拜方"), "拜访"),
     (re.compile(r"(报价单?|合同|资料|邮件|方案)以(发|经)"), r"\1已\2"),
     (re.compile(r"以经"), "已经"),
+    (re.compile(r"视屏"), "视频"),
+    (re.compile(r"微心|威信"), "微信"),
 )
 _FILLERS = re.compile(r"嗯+[,，]?|就是说|那个(?=[,，])[,，]?")
 _SPACES = re.compile(r"[ \t\u3000]+")
@@ -68,10 +70,12 @@ _SEPARATORS = re.compile(
     r"|(?<=[^\x00-\x7f]) +| +(?=[^\x00-\x7f])"
     # "合同已寄出等对方盖章": waiting for the other side starts a planned clause of its own
     r"|(?<=[\u3400-\u9fff])(?=等(?:他|她|对方|客户|甲方|领导|结果|回复|通知|消息))"
+    # "电话里跟Jason承诺月底前寄样品": the call happened, only what is promised is planned
+    r"|(?<=[^\s,，。!！?？;；\n])(?=答应|承诺|保证|拍胸脯|打包票)"
 )
 # 说 introduces reported speech: what follows has its own tense and speaker. Not 说明/说服 (verbs)
-# unless 明 starts a time word (说明天 = 说 + 明天).
-_SAY = re.compile(r"(?<![小游解演听据])说(?!服|话|不定|实话|明(?![天早晚日年儿]))")
+# unless 明 starts a time word (说明天 = 说 + 明天); 说好 (agreed) is a promise, not speech.
+_SAY = re.compile(r"(?<![小游解演听据])说(?!服|话|不定|实话|好|明(?![天早晚日年儿]))")
 _WE = re.compile(r"^(?:我|咱)")
 _LEAD_FILLER = re.compile(r"^(?:那个|就是|然后|所以|但是|不过|后来|最后|另外|而且|嗯|啊)+")
 
