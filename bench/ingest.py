@@ -21,6 +21,7 @@ import aiohttp
 
 ROOT = Path(__file__).resolve().parent.parent
 TEXT = "今天拜访了瑞丰机械张总，下周三再去"
+ROUNDS = 3
 
 
 def free_port() -> int:
@@ -78,7 +79,8 @@ def measure(mode: str, events: int, concurrency: int, dispatch: bool = False) ->
             url = f"http://127.0.0.1:{port}/local/api/message"
             asyncio.run(wait_ready(url))
             asyncio.run(load(url, min(200, events), concurrency, 4))  # warm-up
-            return asyncio.run(load(url, events, concurrency, 4))
+            # best of three: the least disturbed run on a shared machine
+            return max(asyncio.run(load(url, events, concurrency, 4)) for _ in range(ROUNDS))
         finally:
             proc.terminate()
             proc.wait(10)

@@ -31,6 +31,7 @@ def main(mode: str, port: int, workdir: str, dispatch: bool) -> None:
         "database": {"url": f"sqlite+aiosqlite:///{Path(workdir) / 'bench.db'}"},
         "channels": {"local": {"media_dir": str(Path(workdir) / "media")}},
         "logging": {"level": "WARNING"},
+        "schedule": {"enabled": False},  # the ack path alone: no timers competing for the core
     })
 
     async def seed() -> None:

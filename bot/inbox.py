@@ -85,6 +85,7 @@ class Inbox:
     async def _write(self) -> None:
         """Drain pending accepts in batches: one existence check, one multi-row insert, one commit."""
         while self._pending:
+            await asyncio.sleep(0)  # let requests already parsed in this loop turn join the batch
             batch, self._pending = self._pending[:BATCH_MAX], self._pending[BATCH_MAX:]
             try:
                 ids = await self._insert_batch([values for values, _ in batch])
@@ -98,27 +99,21 @@ class Inbox:
                     fut.set_result(ids.pop((values["platform"], values["event_id"]), None))
 
     async def _insert_batch(self, rows: list[dict[str, object]]) -> dict[tuple[object, object], int]:
-        """Returns the new rows' ids by (platform, event id); keys seen before (or twice here) get none."""
+        """Returns the new rows' ids by (platform, event id); keys seen before (or twice here) get none.
+
+        One multi-row INSERT … ON CONFLICT DO NOTHING RETURNING: the database itself says which rows
+        were new, so there is no read-then-write race between nodes.
+        """
         table = InboxEvent.__table__
+        fresh: dict[tuple[object, object], dict[str, object]] = {}
+        for r in rows:
+            fresh.setdefault((r["platform"], r["event_id"]), r)
         async with self.db.write_conn() as conn:
-            seen = {
-                (p, e) for p, e in await conn.execute(
-                    select(table.c.platform, table.c.event_id).where(table.c.event_id.in_({r["event_id"] for r in rows}))
-                )
-            }
-            fresh: dict[tuple[object, object], dict[str, object]] = {}
-            for r in rows:
-                key = (r["platform"], r["event_id"])
-                if key not in seen and key not in fresh:
-                    fresh[key] = r
-            if not fresh:
-                return {}
-            await conn.execute(insert_ignore_stmt(conn.dialect.name, table), list(fresh.values()))
-            got = await conn.execute(
-                select(table.c.id, table.c.platform, table.c.event_id)
-                .where(table.c.event_id.in_({k[1] for k in fresh}))
+            stmt = insert_ignore_stmt(conn.dialect.name, table).returning(
+                table.c.id, table.c.platform, table.c.event_id
             )
-            return {(p, e): i for i, p, e in got if (p, e) in fresh}
+            got = await conn.execute(stmt, list(fresh.values()))
+            return {(p, e): i for i, p, e in got}
 
     async def start(self) -> None:
         """Resume rows a previous process stored but did not finish, then start the workers."""
