@@ -16,6 +16,7 @@ from typing import Any
 
 from sqlalchemy import func, insert, select
 
+from cards.confirmation import TYPE_LABELS
 from cards.model import Card
 from cards.must_do import MustDoItem, MustDoView, build_must_do
 from cards.team_board import BoardView, RepProgress, build_team_board
@@ -50,9 +51,6 @@ log = logging.getLogger("actionflow.must_do")
 KIND = "must_do"
 BOARD = "team_board"
 CUSTOM_MAX = 60
-TYPE_VERBS = {"call": "电话", "message": "消息", "visit": "拜访", "site_survey": "现场勘测",
-              "presentation": "方案演示", "quote": "报价", "objection": "异议处理", "contract": "合同",
-              "payment": "回款", "other": "跟进"}
 
 
 @dataclass(frozen=True)
@@ -80,7 +78,8 @@ async def propose_many(ctx: Context, rules: Rules, rep_ids: list[int]) -> dict[i
     ).all():
         overdue, stale, planned = by_rep[owner]
         label = short_name(name, aliases)
-        verb = TYPE_VERBS.get(str(rtype.value if rtype else "other"), "跟进")
+        kind = str(rtype.value if rtype else "other")
+        verb = TYPE_LABELS[kind] if kind in TYPE_LABELS and kind != "other" else "跟进"
         if next_touch is not None and next_touch < today:
             days = (today - next_touch).days
             overdue.append((next_touch, Proposal("overdue", cid, rec_id,

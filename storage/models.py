@@ -36,15 +36,6 @@ class Role(StrEnum):
     manager = "manager"
 
 
-ROLE_LABELS = {
-    Role.rep: "销售",
-    Role.supervisor: "主管",
-    Role.store_staff: "导购",
-    Role.store_manager: "店长",
-    Role.manager: "经理",
-}
-
-
 class Person(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     name: str
@@ -103,20 +94,6 @@ class ActionType(StrEnum):
     contract = "contract"
     payment = "payment"
     other = "other"
-
-
-ACTION_TYPE_LABELS = {
-    ActionType.call: "电话",
-    ActionType.message: "消息",
-    ActionType.visit: "拜访",
-    ActionType.site_survey: "现场勘测",
-    ActionType.presentation: "方案演示",
-    ActionType.quote: "报价",
-    ActionType.objection: "异议处理",
-    ActionType.contract: "合同",
-    ActionType.payment: "回款",
-    ActionType.other: "其他",
-}
 
 
 class RecordStatus(StrEnum):
