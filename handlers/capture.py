@@ -15,6 +15,7 @@ from cards.model import Card, Fact
 from handlers import must_do
 from handlers.context import Context
 from handlers.event import Event
+from handlers.people import refusal
 from handlers.understanding import Understanding, understand
 from handlers.understanding.money import find_money
 from storage.models import ActionRecord, ActionType, Customer, Person, RecordStatus
@@ -130,8 +131,7 @@ async def on_confirmation_action(ctx: Context, row: CardRow, presser: Person, ac
         return
     if presser.id != record.rep_id:
         owner = await ctx.session.get(Person, record.rep_id)
-        await ctx.send_text(f"⛔ 这张卡片只能由{owner.name if owner else '记录人'}本人操作，未做任何修改。",
-                            person_id=_id(presser))
+        await ctx.send_text(refusal(f"{owner.name if owner else '记录人'}本人"), person_id=_id(presser))
         return
     view = dict(row.view)
     if record.status == RecordStatus.confirmed and action != "noop":

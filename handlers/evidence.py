@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import datetime, time, timedelta
 from typing import Any
 
 from sqlalchemy import select
 
+from handlers.clock import day_bounds
 from handlers.context import Context
 from handlers.event import Event, EventKind
 from storage.models import ActionRecord, Person
@@ -15,11 +15,10 @@ KIND_LABELS = {EventKind.image: "照片", EventKind.voice: "语音", EventKind.f
 
 
 async def latest_record_today(ctx: Context, rep_id: int) -> ActionRecord | None:
-    start_local = datetime.combine(ctx.today(), time.min, tzinfo=ctx.settings.tz)
+    start, end = day_bounds(ctx.today(), ctx.settings.tz)
     q = (
         select(ActionRecord)
-        .where(ActionRecord.rep_id == rep_id, ActionRecord.created_at >= start_local,
-               ActionRecord.created_at < start_local + timedelta(days=1))
+        .where(ActionRecord.rep_id == rep_id, ActionRecord.created_at >= start, ActionRecord.created_at < end)
         .order_by(ActionRecord.created_at.desc(), ActionRecord.id.desc())
         .limit(1)
     )

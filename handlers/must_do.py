@@ -21,16 +21,10 @@ from cards.model import Card
 from cards.must_do import MustDoItem, MustDoView, build_must_do
 from cards.team_board import BoardView, RepProgress, build_team_board
 from handlers import warnings
+from handlers.clock import day_bounds
 from handlers.context import Context, NoRoute
-from handlers.rhythm import (
-    Rules,
-    cards_of,
-    customers_with_latest,
-    day_bounds,
-    direct_supervisor,
-    refusal,
-    short_name,
-)
+from handlers.people import refusal
+from handlers.rhythm import Rules, cards_of, customers_with_latest, direct_supervisor, short_name
 from storage import outbox
 from storage.models import (
     ActionRecord,

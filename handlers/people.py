@@ -8,6 +8,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from storage.models import Identity, Person
 
 
+def refusal(who: str) -> str:
+    """The one wording for a press by the wrong person: says who may act and that nothing changed."""
+    return f"⛔ 这张卡片只能由{who}操作，未做任何修改。"
+
+
 async def resolve(session: AsyncSession, platform: str, external_id: str) -> Person | None:
     q = (
         select(Person)

@@ -16,9 +16,10 @@ from sqlalchemy import select
 from cards.model import Card
 from cards.reason import REASONS, ReasonItem, ReasonView, build_reason
 from handlers import must_do
+from handlers.clock import day_bounds
 from handlers.context import Context, NoRoute
-from handlers.people import supervisor_chain
-from handlers.rhythm import Rules, cards_of, day_bounds, in_chain, refusal
+from handlers.people import refusal, supervisor_chain
+from handlers.rhythm import Rules, cards_of, in_chain
 from storage.models import Card as CardRow
 from storage.models import MustDo, MustDoStatus, Person
 

@@ -7,9 +7,8 @@ Handlers never see the config file, so the service turns its ``rules`` / ``sched
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import date, datetime, time
 from typing import Any, Protocol
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import Select, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -40,13 +39,6 @@ class Rules:
     reason_deadline: time = time(17, 0)
     closed_stages: tuple[str, ...] = ("签约", "回款")
     sales_bp: tuple[str, ...] = ()  # person names
-
-
-def day_bounds(day: date, tz: ZoneInfo) -> tuple[datetime, datetime]:
-    """The UTC instants where a local day starts and ends (for indexed range queries on UTC columns)."""
-    start = datetime.combine(day, time(0), tzinfo=tz).astimezone(UTC)
-    end = datetime.combine(day + timedelta(days=1), time(0), tzinfo=tz).astimezone(UTC)
-    return start, end
 
 
 async def in_chain(session: AsyncSession, presser: Person, subordinate_id: int) -> bool:
@@ -96,7 +88,3 @@ def customers_with_latest() -> Select[Any]:
 def short_name(name: str, aliases: list[str] | None) -> str:
     return aliases[0] if aliases else name
 
-
-def refusal(who: str) -> str:
-    """The one wording for a press by the wrong person: says who may act and that nothing changed."""
-    return f"⛔ 这张卡片只能由{who}操作，未做任何修改。"

@@ -17,8 +17,8 @@ from cards.model import Fact
 from cards.reason import REASONS, reason_label
 from cards.warning import WarningView, build_warning
 from handlers.context import Context, NoRoute
-from handlers.people import supervisor_chain
-from handlers.rhythm import Calendar, Rules, customers_with_latest, in_chain, refusal, short_name
+from handlers.people import refusal, supervisor_chain
+from handlers.rhythm import Calendar, Rules, customers_with_latest, in_chain, short_name
 from storage.models import Card as CardRow
 from storage.models import Customer, Person, WarningRecord, WarningStatus
 from storage.upsert import insert_ignore
