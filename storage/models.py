@@ -143,6 +143,7 @@ class Card(SQLModel, table=True):
     subject: dict[str, Any] = _json(dict)  # what the card is about, e.g. {"record_id": 12}
     state: str = "open"
     view: dict[str, Any] = _json(dict)  # view-local choices, e.g. which picker is open
+    offered: list[str] = _json(list)  # the actions the card shows now; a press of anything else is refused
     platform: str
     refs: dict[str, Any] = _json(dict)  # platform message references for later updates
     version: int = 1
