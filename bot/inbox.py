@@ -12,10 +12,10 @@ import logging
 from collections.abc import Awaitable, Callable
 
 from sqlalchemy import select, update
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from handlers.clock import Clock
-from handlers.context import Context, Settings
-from handlers.customers import DirectoryCache
+from handlers.context import Context
 from handlers.dispatch import Dispatcher
 from handlers.event import Event, EventKind
 from storage import outbox
@@ -30,6 +30,8 @@ RETRY_DELAY_S = 0.5
 BATCH_MAX = 256
 GAVE_UP = "⚠️ 抱歉，这条消息没能处理成功（已记录错误），请稍后重发或联系管理员。"
 
+# (key prefix, session, clock or None for the inbox's own, platform of the event) → handler Context
+ContextFactory = Callable[[str, AsyncSession, Clock | None, str | None], Context]
 Prepare = Callable[[Event], Awaitable[Event]]  # slow per-event work after the ack (media download, ASR)
 
 
@@ -39,17 +41,15 @@ class Inbox:
         db: Database,
         dispatcher: Dispatcher,
         clock: Clock,
-        settings: Settings,
+        make_context: ContextFactory,
         *,
-        directory: DirectoryCache | None = None,
         on_handled: Callable[[], None] | None = None,
         workers: int = 4,
     ) -> None:
         self.db = db
         self.dispatcher = dispatcher
         self.clock = clock
-        self.settings = settings
-        self.directory = directory or DirectoryCache()
+        self.make_context = make_context
         self.on_handled = on_handled
         self.preparers: dict[str, Prepare] = {}  # platform → slow preparation step (media download)
         self.enrichers: list[Prepare] = []  # then, for every platform (LLM understanding)
@@ -170,10 +170,7 @@ class Inbox:
                 )
                 if not claimed.rowcount:  # another worker or node got there first
                     return False
-                ctx = Context(
-                    session=s, clock=self.clock, settings=self.settings, key_prefix=f"in{inbox_id}",
-                    platform=event.platform, directory=self.directory,
-                )
+                ctx = self.make_context(f"in{inbox_id}", s, None, event.platform)
                 await self.dispatcher.handle(ctx, event, inbox_id)
         except Exception as exc:
             await self._failed(inbox_id, event, exc)

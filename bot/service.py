@@ -11,16 +11,15 @@ from aiohttp import web
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.channels.base import Channel
-from bot.channels.local.channel import LocalChannel
-from bot.config import Config
+from bot.capabilities import router_from, settings_from, workdays_from
+from bot.channels import registry
+from bot.channels.base import Channel, ChannelDeps
+from bot.config import Config, ConfigError
 from bot.enrich import LLMUnderstanding
 from bot.inbox import Inbox
-from bot.rhythm import install as install_rhythm
-from bot.rhythm import workdays_from
 from bot.sender import Sender
 from handlers.clock import Clock, SystemClock
-from handlers.context import Context, Settings
+from handlers.context import Context
 from handlers.customers import DirectoryCache
 from handlers.dispatch import Dispatcher
 from handlers.understanding import LLMSettings
@@ -31,16 +30,24 @@ from storage.db import Database
 log = logging.getLogger("actionflow.service")
 
 
-def handler_settings(cfg: Config, platforms: list[str]) -> Settings:
-    return Settings(
-        timezone=cfg.org.timezone,
-        confidence_threshold=cfg.understanding.confidence_threshold,
-        platforms=tuple(platforms),
-    )
+def build_channels(deps: ChannelDeps) -> dict[str, Channel]:
+    """Every enabled ``channels.<name>`` section, built by its registered spec, in config order.
+
+    An enabled section with no channel folder behind it is a start-up error, never a silent no-op."""
+    specs = registry()
+    out: dict[str, Channel] = {}
+    for name in type(deps.cfg.channels).model_fields:
+        if not getattr(getattr(deps.cfg.channels, name), "enabled", False):
+            continue
+        spec = specs.get(name)
+        if spec is None:
+            raise ConfigError(f"channels.{name}.enabled: this version has no {name} channel yet; set it to false")
+        out[spec.name] = spec.build(deps)
+    return out
 
 
 class Service:
-    """One process: owns the database, the channels and the background loops."""
+    """One process: owns the database, the channels, the capabilities and the background loops."""
 
     def __init__(
         self, cfg: Config, *, clock: Clock | None = None, sender_clock: Clock | None = None, dispatch_workers: int = 4,
@@ -49,46 +56,36 @@ class Service:
         self.cfg = cfg
         self.clock = clock or SystemClock()
         self.db = Database(cfg.database.url)
-        self.channels: dict[str, Channel] = {}
-        if cfg.channels.local.enabled:
-            local = cfg.channels.local
-            self.channels["local"] = LocalChannel(self.db, self.clock, local.media_dir, local.max_upload_bytes)
-        wecom = None
-        if cfg.channels.wecom.enabled:
-            from bot.channels.wecom import WecomChannel, credentials_from_env
-
-            wecom = WecomChannel(cfg.channels.wecom, credentials_from_env(cfg.channels.wecom), self.clock,
-                                 db=self.db, public_url=cfg.server.public_url, source=cfg.org.name, tz=cfg.org.tz)
-            self.channels["wecom"] = wecom
-        self.settings = handler_settings(cfg, list(self.channels))
+        self.channels = build_channels(ChannelDeps(cfg=cfg, db=self.db, clock=self.clock))
+        self.settings = settings_from(cfg, list(self.channels))
         self.directory = DirectoryCache()
-        self.dispatcher = Dispatcher()
+        self.workdays = workdays_from(cfg)
+        self.router = router_from(cfg, self.workdays)
+        self.dispatcher = Dispatcher(self.router)
         self.sender = Sender(self.db, self.channels, sender_clock or SystemClock(), cfg.outbox)
-        self.inbox = Inbox(self.db, self.dispatcher, self.clock, self.settings, directory=self.directory,
-                           on_handled=self.sender.wake, workers=dispatch_workers)
-        if wecom is not None:
-            self.inbox.preparers["wecom"] = wecom.prepare  # media download after the ack
+        self.inbox = Inbox(self.db, self.dispatcher, self.clock, self.context, on_handled=self.sender.wake,
+                           workers=dispatch_workers)
+        for name, ch in self.channels.items():
+            self.inbox.preparers[name] = ch.prepare  # slow per-event work after the ack (media download)
         llm = LLMSettings.from_config(cfg.understanding.llm)
         if llm.enabled:
             self.inbox.enrichers.append(LLMUnderstanding(self.db, self.directory, llm, cfg.org.tz))
         self.jobs = Registry()
-        self.workdays = workdays_from(cfg)
-        install_rhythm(cfg, self.jobs, self.dispatcher, self.workdays)
-        self.scheduler = Scheduler(self.db, self.jobs, self.clock, self.job_context, cfg.org.tz, self.workdays,
+        for job in self.router.jobs:
+            self.jobs.add(job)
+        self.scheduler = Scheduler(self.db, self.jobs, self.clock, self.context, cfg.org.tz, self.workdays,
                                    on_run=self.sender.wake)
         # Timers follow the wall clock: a service on a test clock arms them only when asked to.
         self.arm_scheduler = cfg.schedule.enabled and (
             scheduler if scheduler is not None else isinstance(self.clock, SystemClock))
         self.started = False
 
-    def context(self, key_prefix: str, session: AsyncSession) -> Context:
-        return Context(session=session, clock=self.clock, settings=self.settings, key_prefix=key_prefix,
-                       directory=self.directory)
-
-    def job_context(self, key_prefix: str, session: AsyncSession, clock: Clock) -> Context:
-        """A scheduled run's context: its own clock, fixed at the moment the run is for."""
-        return Context(session=session, clock=clock, settings=self.settings, key_prefix=key_prefix,
-                       directory=self.directory)
+    def context(self, key_prefix: str, session: AsyncSession, clock: Clock | None = None,
+                platform: str | None = None) -> Context:
+        """The one way to make a handler Context (inbox, scheduler, CLI, tests): same settings,
+        directory and publisher everywhere; a scheduled run passes the clock fixed at its moment."""
+        return Context(session=session, clock=clock or self.clock, settings=self.settings, key_prefix=key_prefix,
+                       platform=platform, directory=self.directory, publisher=self.router.publish)
 
     async def start(self) -> None:
         await self.db.migrate()

@@ -79,7 +79,7 @@ def _picking(v: MustDoView) -> Card:
     if not offered:
         lines.append("今天没有系统建议的事项，请自己写3件")
     buttons = [
-        Button(f"pick:{i.id}", f"{n}. {short(i.title.split('：')[0], 12)}", "primary" if i.chosen else "default",
+        Button(f"pick:{i.id}:{'off' if i.chosen else 'on'}", f"{n}. {short(i.title.split('：')[0], 12)}", "primary" if i.chosen else "default",
                "pick")
         for n, i in enumerate(offered, 1)
     ]

@@ -6,21 +6,26 @@ asks instead of guessing when the tagger is unsure.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date
+from typing import Literal
 
 from sqlalchemy import select
 
-from cards.confirmation import TYPE_LABELS, ConfirmationView, build_confirmation, fmt_money
+from cards.actions import CardAction, Value
+from cards.confirmation import ConfirmationView, build_confirmation, fmt_money
 from cards.model import Card, Fact
-from handlers import must_do
 from handlers.context import Context
+from handlers.domain import RecordConfirmed
 from handlers.event import Event
-from handlers.people import refusal
+from handlers.people import STALE, refusal
+from handlers.router import Capability
 from handlers.understanding import Understanding, understand
 from handlers.understanding.money import find_money
 from storage.models import ActionRecord, ActionType, Customer, Person, RecordStatus
 from storage.models import Card as CardRow
 
+KIND = "confirmation"
 CANDIDATE_LIMIT = 6
 MAX_NEXT_TOUCH_DAYS = 366
 
@@ -123,7 +128,51 @@ async def _autofill(ctx: Context, record: ActionRecord) -> list[Fact]:
     return facts
 
 
-async def on_confirmation_action(ctx: Context, row: CardRow, presser: Person, action: str, value: str) -> None:
+# ---- presses on the confirmation card -------------------------------------------------------------
+@dataclass(frozen=True)
+class Confirm(CardAction, prefix="confirm"):
+    pass
+
+
+@dataclass(frozen=True)
+class Edit(CardAction, prefix="edit"):
+    what: Literal["type", "customer", "date"]
+
+
+@dataclass(frozen=True)
+class Back(CardAction, prefix="back"):
+    pass
+
+
+@dataclass(frozen=True)
+class SetType(CardAction, prefix="type"):
+    type: ActionType
+
+
+@dataclass(frozen=True)
+class PickCustomer(CardAction, prefix="customer"):
+    customer_id: str
+
+
+@dataclass(frozen=True)
+class NextTouch(CardAction, prefix="next_touch"):
+    """A quick-date button: an ISO day, or ``none`` to clear."""
+
+    day: str
+
+
+@dataclass(frozen=True)
+class NextTouchTyped(CardAction, prefix="next_touch"):
+    """The date input: the day comes as the input's value."""
+
+    value: Value
+
+
+ConfirmationAction = Confirm | Edit | Back | SetType | PickCustomer | NextTouch | NextTouchTyped
+ACTIONS = (Confirm, Edit, Back, SetType, PickCustomer, NextTouch, NextTouchTyped)
+
+
+async def on_confirmation_action(ctx: Context, row: CardRow, presser: Person, action: ConfirmationAction) -> None:
     """Apply one press; only the rep who wrote the record may change it."""
     record = await ctx.session.get(ActionRecord, row.subject.get("record_id"))
     if record is None:
@@ -134,44 +183,45 @@ async def on_confirmation_action(ctx: Context, row: CardRow, presser: Person, ac
         await ctx.send_text(refusal(f"{owner.name if owner else '记录人'}本人"), person_id=_id(presser))
         return
     view = dict(row.view)
-    if record.status == RecordStatus.confirmed and action != "noop":
+    if record.status == RecordStatus.confirmed:
         await ctx.send_text("这条记录已经确认过了。", person_id=_id(presser))
         return
     problem = ""
     back = "ask" if view.get("mode") == "ask" else "summary"  # a pick in the ask card keeps the other pickers
-    kind, _, arg = action.partition(":")
-    if kind == "confirm":
-        if record.customer_id is None and record.type != ActionType.other:
-            problem = "请先选择客户再确认"
-            view["mode"] = "ask" if back == "ask" else "customer"
-        else:
-            record.status = RecordStatus.confirmed
-            record.confirmed_at = ctx.now()
-            if record.customer_id:
+    match action:
+        case Confirm():
+            if record.customer_id is None:
+                problem = "请先选择客户再确认" if record.type != ActionType.other else "没有客户的「其他」不算客户动作，请先选客户"
+                view["mode"] = "ask" if back == "ask" else "customer"
+            else:
+                record.status = RecordStatus.confirmed
+                record.confirmed_at = ctx.now()
                 customer = await ctx.session.get(Customer, record.customer_id)
                 if customer is not None:
                     customer.last_action_at = ctx.now()
-            await must_do.record_confirmed(ctx, record)  # today's matching must-do is done; warnings clear
-    elif kind == "edit" and arg in ("type", "customer", "date"):
-        view["mode"] = arg
-    elif kind == "back":
-        view["mode"] = "summary"
-    elif kind == "type" and arg in TYPE_LABELS:
-        record.type = ActionType(arg)
-        view["mode"] = back
-    elif kind == "customer" and await _offered(ctx, record, view, arg):
-        record.customer_id = arg
-        view["mode"] = back
-    elif kind == "next_touch":
-        parsed = _parse_day(value if not arg else arg)
-        if parsed is False or (parsed and not 0 <= (parsed - ctx.today()).days <= MAX_NEXT_TOUCH_DAYS):
-            problem = "日期不对：请选今天起一年内的日期"
-        else:
-            record.next_touch = parsed or None
+                await ctx.session.flush()
+                await ctx.publish(RecordConfirmed(at=ctx.now(), record_id=_id(record), rep_id=record.rep_id,
+                                                  customer_id=record.customer_id))
+        case Edit(what=what):
+            view["mode"] = what
+        case Back():
+            view["mode"] = "summary"
+        case SetType(type=t):
+            record.type = t
             view["mode"] = back
-    else:
-        await ctx.send_text("⛔ 这个按钮已失效，请用卡片上当前的按钮。", person_id=_id(presser))
-        return
+        case PickCustomer(customer_id=cid):
+            if not await _offered(ctx, record, view, cid):
+                await ctx.send_text(STALE, person_id=_id(presser))
+                return
+            record.customer_id = cid
+            view["mode"] = back
+        case NextTouch(day=raw) | NextTouchTyped(value=raw):
+            parsed = _parse_day(raw)
+            if parsed is False or (parsed and not 0 <= (parsed - ctx.today()).days <= MAX_NEXT_TOUCH_DAYS):
+                problem = "日期不对：请选今天起一年内的日期"
+            else:
+                record.next_touch = parsed or None
+                view["mode"] = back
     row.view = view
     ctx.session.add(record)
     await ctx.update_card(row, await confirmation_card(ctx, record, view, problem))
@@ -219,3 +269,7 @@ def _parse_day(value: str) -> date | None | bool:
 def _id(obj: Person | ActionRecord) -> int:
     assert obj.id is not None
     return obj.id
+
+
+capability = Capability("capture")
+capability.card(KIND, *ACTIONS)(on_confirmation_action)

@@ -7,16 +7,19 @@ changes, so a crash leaves either both or neither.
 from __future__ import annotations
 
 import secrets
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select
+from sqlalchemy import insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from cards.model import Card
 from handlers.clock import Clock
 from handlers.customers import DirectoryCache
+from handlers.domain import DomainEvent
 from storage import outbox
 from storage.models import Card as CardRow
 from storage.models import Identity, Person
@@ -39,6 +42,21 @@ class NoRoute(Exception):
     """The person has no identity on any enabled platform."""
 
 
+Publish = Callable[["Context", DomainEvent], Awaitable[None]]
+
+
+@dataclass(frozen=True)
+class OutgoingCard:
+    """One card of a bulk send (``Context.send_cards``)."""
+
+    card: Card
+    person_id: int
+    subject: dict[str, Any]
+    view: dict[str, Any] = field(default_factory=dict)
+    key_prefix: str | None = None  # the outbox key is ``<prefix>:1``; default: the context's next key
+    card_id: str | None = None  # when the caller needed the id before sending (rows that point at the card)
+
+
 @dataclass
 class Context:
     session: AsyncSession
@@ -47,7 +65,13 @@ class Context:
     key_prefix: str  # makes outbox keys deterministic for one event or job run
     platform: str | None = None  # where the triggering event came from
     directory: DirectoryCache = field(default_factory=DirectoryCache)
+    publisher: Publish | None = None  # the router's publish; None in contexts that publish nothing
     _seq: int = field(default=0, init=False)
+
+    async def publish(self, event: DomainEvent) -> None:
+        """Tell the capabilities that subscribe; they act in this same transaction."""
+        if self.publisher is not None:
+            await self.publisher(self, event)
 
     def now(self) -> datetime:
         return self.clock.now()
@@ -64,51 +88,84 @@ class Context:
 
     async def route(self, person_id: int) -> tuple[str, str]:
         """(platform, user id) to reach a person: the event's platform first, then configured order."""
-        rows = (await self.session.execute(select(Identity).where(Identity.person_id == person_id))).scalars().all()
-        by_platform = {r.platform: r.external_id for r in rows}
+        found = (await self.routes([person_id])).get(person_id)
+        if found is None:
+            raise NoRoute(f"person {person_id} has no identity on {', '.join(self.settings.platforms)}")
+        return found
+
+    async def routes(self, person_ids: list[int]) -> dict[int, tuple[str, str]]:
+        """(platform, user id) for many people in one query; people with no reachable identity are left out."""
+        found: dict[int, dict[str, str]] = {}
+        for i in range(0, len(person_ids), 500):
+            rows = await self.session.execute(
+                select(Identity.person_id, Identity.platform, Identity.external_id)
+                .where(Identity.person_id.in_(person_ids[i:i + 500])))  # type: ignore[attr-defined]
+            for pid, platform, external in rows.all():
+                found.setdefault(pid, {})[platform] = external
         order = ([self.platform] if self.platform else []) + list(self.settings.platforms)
-        for p in order:
-            if p in by_platform and p in self.settings.platforms:
-                return p, by_platform[p]
-        raise NoRoute(f"person {person_id} has no identity on {', '.join(self.settings.platforms)}")
+        out: dict[int, tuple[str, str]] = {}
+        for pid, ids in found.items():
+            p = next((p for p in order if p in ids and p in self.settings.platforms), None)
+            if p is not None:
+                out[pid] = (p, ids[p])
+        return out
 
     async def send_text(self, text: str, *, person_id: int | None = None, to: tuple[str, str] | None = None) -> None:
         """Send text to a person, or to a raw (platform, user id) for people we do not know."""
         platform, recipient = to if to else await self.route(_required(person_id))
         await outbox.enqueue(
             self.session, key=self._key(), platform=platform, recipient=recipient,
-            body={"text": text}, now=self.now(), person_id=person_id,
+            body=outbox.text_body(text), now=self.now(), person_id=person_id,
         )
 
     async def send_card(
         self, card: Card, *, person_id: int, subject: dict[str, object], view: dict[str, object] | None = None
     ) -> CardRow:
         """Store the card (its id becomes the buttons' opaque token) and queue its delivery."""
-        platform, recipient = await self.route(person_id)
-        now = self.now()
-        row = CardRow(
-            id=secrets.token_urlsafe(12), kind=card.kind, audience_id=person_id, subject=dict(subject),
-            view=dict(view or {}), platform=platform, created_at=now, updated_at=now,
-        )
-        self.session.add(row)
-        await self.session.flush()
-        card.card_id = row.id
-        await outbox.enqueue(
-            self.session, key=self._key(), platform=platform, recipient=recipient,
-            body={"card": card.to_dict()}, now=now, person_id=person_id, card_id=row.id,
-        )
+        ids = await self.send_cards([OutgoingCard(card, person_id, dict(subject), dict(view or {}))], strict=True)
+        row = await self.session.get(CardRow, ids[0])
+        assert row is not None
         return row
+
+    async def send_cards(self, cards: list[OutgoingCard], *, strict: bool = False) -> list[str]:
+        """Many cards with one card insert and one outbox insert (the morning run sends thousands);
+        returns the new card ids. People who cannot be reached are skipped (``strict``: ``NoRoute``)."""
+        routes = await self.routes(sorted({c.person_id for c in cards}))
+        now = self.now()
+        rows: list[dict[str, Any]] = []
+        messages: list[outbox.Outgoing] = []
+        for c in cards:
+            if c.person_id not in routes:
+                if strict:
+                    raise NoRoute(f"person {c.person_id} has no identity on {', '.join(self.settings.platforms)}")
+                continue
+            platform, recipient = routes[c.person_id]
+            card_id = c.card_id or secrets.token_urlsafe(12)
+            c.card.card_id = card_id
+            rows.append(dict(id=card_id, kind=c.card.kind, audience_id=c.person_id, subject=dict(c.subject),
+                             view=dict(c.view), offered=sorted(c.card.actions()), platform=platform, refs={},
+                             state="open", version=1, created_at=now, updated_at=now))
+            key = f"{c.key_prefix}:1" if c.key_prefix is not None else self._key()
+            messages.append(outbox.Outgoing(key=key, platform=platform, recipient=recipient,
+                                            body=outbox.card_body(c.card.to_dict()), person_id=c.person_id,
+                                            card_id=card_id))
+        if rows:
+            await self.session.execute(insert(CardRow), rows)
+        await outbox.enqueue_many(self.session, messages, now=now)
+        return [r["id"] for r in rows]
 
     async def update_card(self, row: CardRow, card: Card) -> None:
         """Queue a new version of a sent card; the sender applies updates after the original send."""
         row.version += 1
         row.updated_at = self.now()
+        row.offered = sorted(card.actions())
         card.card_id = row.id
         self.session.add(row)
         recipient = await self._recipient_of(row)
         await outbox.enqueue(
             self.session, key=f"upd:{row.id}:v{row.version}", platform=row.platform, recipient=recipient,
-            body={"card": card.to_dict()}, now=self.now(), person_id=row.audience_id, op="update", card_id=row.id,
+            body=outbox.card_body(card.to_dict()), now=self.now(), person_id=row.audience_id, op="update",
+            card_id=row.id,
         )
 
     async def _recipient_of(self, row: CardRow) -> str:

@@ -39,7 +39,7 @@ class CardAction(BaseModel):
     card_id: str = Field(max_length=64)
     action: str = Field(max_length=64)
     value: str = Field("", max_length=500)
-    response_code: str | None = None  # WeCom: single-use token for update_template_card
+    reply_token: str | None = Field(None, max_length=500)  # a single-use token to update the card in place (WeCom response_code, Feishu card token)
 
 
 class Event(BaseModel):

@@ -12,33 +12,29 @@ import re
 import secrets
 from dataclasses import dataclass
 from datetime import date, timedelta
-from typing import Any
+from typing import Any, Literal
 
 from sqlalchemy import func, insert, select
 
+from cards.actions import CardAction, Value
 from cards.confirmation import TYPE_LABELS
 from cards.model import Card
 from cards.must_do import MustDoItem, MustDoView, build_must_do
 from cards.team_board import BoardView, RepProgress, build_team_board
-from handlers import warnings
 from handlers.clock import day_bounds
-from handlers.context import Context, NoRoute
-from handlers.people import refusal
+from handlers.context import Context, NoRoute, OutgoingCard
+from handlers.domain import RecordConfirmed
+from handlers.people import STALE, refusal
 from handlers.rhythm import Rules, cards_of, customers_with_latest, direct_supervisor, short_name
-from storage import outbox
 from storage.models import (
     ActionRecord,
     Customer,
-    Identity,
     MustDo,
     MustDoStatus,
-    OutboxMessage,
-    OutboxStatus,
     Person,
     Role,
 )
 from storage.models import Card as CardRow
-from storage.upsert import insert_ignore_stmt
 
 log = logging.getLogger("actionflow.must_do")
 
@@ -125,7 +121,7 @@ async def send_mornings(ctx: Context, rules: Rules, key_prefixes: dict[int, str]
     today, now = ctx.today(), ctx.now()
     reps = {p.id: p for p in (await ctx.session.execute(
         select(Person).where(Person.id.in_(list(key_prefixes)), Person.active.is_(True)))).scalars()}
-    routes = await _routes(ctx, [i for i in reps if i is not None])
+    routes = await ctx.routes([i for i in reps if i is not None])
     for rep_id in reps:
         if rep_id not in routes:
             log.warning("rep has no reachable identity; no morning card", extra={"person_id": rep_id})
@@ -142,40 +138,14 @@ async def send_mornings(ctx: Context, rules: Rules, key_prefixes: dict[int, str]
         got = await ctx.session.execute(insert(MustDo).returning(MustDo.id, MustDo.rep_id, MustDo.rank), rows)
         ids = {(rep, rank): i for i, rep, rank in got}
     subject_count = rules.must_do_count
-    cards, outbox_rows = [], []
+    outgoing = []
     for r in rep_ids:
         items = [MustDoItem(id=ids[(r, n)], title=p.title, status="open", source=p.source)
                  for n, p in enumerate(proposals[r], 1)]
         card = build_must_do(MustDoView(rep_name=reps[r].name, day=today, count=subject_count, items=items))
-        card.card_id = card_ids[r]
-        platform, recipient = routes[r]
-        cards.append(dict(id=card_ids[r], kind=KIND, audience_id=r, state="open", platform=platform, refs={},
-                          version=1, subject={"rep_id": r, "date": today.isoformat(), "count": subject_count},
-                          view={"locked": False}, created_at=now, updated_at=now))
-        outbox_rows.append(dict(idempotency_key=f"{key_prefixes[r]}:1", platform=platform, recipient=recipient,
-                                person_id=r, op="send", card_id=card_ids[r], body={"card": card.to_dict()},
-                                status=OutboxStatus.pending, attempts=0, next_attempt_at=outbox.DUE_NOW,
-                                created_at=now))
-    await ctx.session.execute(insert(CardRow), cards)
-    dialect = ctx.session.bind.dialect.name if ctx.session.bind is not None else "sqlite"
-    await ctx.session.execute(insert_ignore_stmt(dialect, OutboxMessage.__table__), outbox_rows)
-    return len(cards)
-
-
-async def _routes(ctx: Context, person_ids: list[int]) -> dict[int, tuple[str, str]]:
-    """(platform, user id) per person, first enabled platform in configured order (as ``Context.route``
-    does for scheduled sends, which have no triggering event)."""
-    found: dict[int, dict[str, str]] = {}
-    for pid, platform, external in (await ctx.session.execute(
-        select(Identity.person_id, Identity.platform, Identity.external_id).where(Identity.person_id.in_(person_ids))
-    )).all():
-        found.setdefault(pid, {})[platform] = external
-    out = {}
-    for pid, ids in found.items():
-        platform = next((p for p in ctx.settings.platforms if p in ids), None)
-        if platform is not None:
-            out[pid] = (platform, ids[platform])
-    return out
+        outgoing.append(OutgoingCard(card, r, {"rep_id": r, "date": today.isoformat(), "count": subject_count},
+                                     {"locked": False}, key_prefix=key_prefixes[r], card_id=card_ids[r]))
+    return len(await ctx.send_cards(outgoing))
 
 
 async def morning_reps(ctx: Context) -> list[int]:
@@ -264,58 +234,90 @@ async def must_do_card(ctx: Context, row: CardRow, problem: str = "") -> Card:
     return build_must_do(view)
 
 
-async def on_action(ctx: Context, row: CardRow, presser: Person, action: str, value: str) -> None:
-    """Only the rep marks their own items; only actions the card shows right now are accepted."""
+@dataclass(frozen=True)
+class Pick(CardAction, prefix="pick"):
+    """Choose (on) or un-choose (off) a proposal: the press says the state it wants, so repeats are harmless."""
+
+    item_id: int
+    state: Literal["on", "off"]
+
+    def offer_key(self) -> str:
+        return f"{self.prefix}:{self.item_id}"
+
+
+@dataclass(frozen=True)
+class Custom(CardAction, prefix="custom"):
+    text: Value
+
+
+@dataclass(frozen=True)
+class Lock(CardAction, prefix="lock"):
+    pass
+
+
+@dataclass(frozen=True)
+class Done(CardAction, prefix="done"):
+    item_id: int
+
+
+ACTIONS = (Pick, Custom, Lock, Done)
+
+
+async def on_action(ctx: Context, row: CardRow, presser: Person, action: Pick | Custom | Lock | Done) -> None:
+    """Only the rep marks their own items, and only on today's card."""
     rep_id, day = int(row.subject["rep_id"]), date.fromisoformat(str(row.subject["date"]))
     assert presser.id is not None
     if presser.id != rep_id:
         rep = await ctx.person(rep_id)
         await ctx.send_text(refusal(f"{rep.name}本人"), person_id=presser.id)
         return
-    current = await must_do_card(ctx, row)
-    if action not in current.actions() or day != ctx.today():
-        await ctx.send_text("⛔ 这个按钮已失效，请用卡片上当前的按钮。未做任何修改。", person_id=presser.id)
+    if day != ctx.today():
+        await ctx.send_text(STALE, person_id=presser.id)
         return
     items = {i.id: i for i in await _items(ctx, rep_id, day)}
     count = int(row.subject.get("count", 3))
     chosen = sum(i.chosen for i in items.values())
-    kind, _, arg = action.partition(":")
     problem = ""
-    if kind == "pick":
-        item = items[int(arg)]
-        if not item.chosen and chosen >= count:
-            problem = f"已经选了{count}件；先点已选的一件取消，再换别的"
-        else:
-            item.chosen = not item.chosen
-    elif kind == "custom":
-        text = re.sub(r"\s+", " ", value).strip()
-        if not text:
-            problem = "请先写下要做的事"
-        elif len(text) > CUSTOM_MAX:
-            problem = f"写短一点（{CUSTOM_MAX}字以内）"
-        else:
-            rank = max((i.rank for i in items.values()), default=0) + 1
-            ctx.session.add(MustDo(rep_id=rep_id, local_date=day, rank=rank, source="custom", title=text,
-                                   chosen=True, card_id=row.id, created_at=ctx.now()))
-    elif kind == "lock":
-        row.view = {**row.view, "locked": True}
-    elif kind == "done":
-        item = items[int(arg)]
-        item.status = MustDoStatus.done
-        item.done_at = ctx.now()
+    match action:
+        case Pick(item_id=item_id, state=state):
+            item = items[item_id]
+            if state == "on" and not item.chosen and chosen >= count:
+                problem = f"已经选了{count}件；先点已选的一件取消，再换别的"
+            elif (state == "on") == item.chosen:
+                return  # already as wanted (a repeated or concurrent press): nothing to change or redraw
+            else:
+                item.chosen = state == "on"
+        case Custom(text=value):
+            text = re.sub(r"\s+", " ", value).strip()
+            if not text:
+                problem = "请先写下要做的事"
+            elif len(text) > CUSTOM_MAX:
+                problem = f"写短一点（{CUSTOM_MAX}字以内）"
+            else:
+                rank = max((i.rank for i in items.values()), default=0) + 1
+                ctx.session.add(MustDo(rep_id=rep_id, local_date=day, rank=rank, source="custom", title=text,
+                                       chosen=True, card_id=row.id, created_at=ctx.now()))
+        case Lock():
+            row.view = {**row.view, "locked": True}
+        case Done(item_id=item_id):
+            item = items[item_id]
+            item.status = MustDoStatus.done
+            item.done_at = ctx.now()
     await ctx.session.flush()
     await ctx.update_card(row, await must_do_card(ctx, row, problem))
-    if kind in ("lock", "done") or (kind == "custom" and not problem):
+    if isinstance(action, Lock | Done) or (isinstance(action, Custom) and not problem):
         await refresh_board(ctx, rep_id, day)
 
 
 # ---- a matching action record ------------------------------------------------------------------
-async def record_confirmed(ctx: Context, record: ActionRecord) -> None:
-    """Called by capture when a record is confirmed: today's open items for that customer are done,
-    and the customer's warnings clear (a real action is the only thing that clears them)."""
-    if record.customer_id is None:
+async def record_confirmed(ctx: Context, event: RecordConfirmed) -> None:
+    """On ``RecordConfirmed``: today's open items for that customer are done (the warnings clear in
+    ``warnings.record_confirmed``, which hears the same event)."""
+    if event.customer_id is None:
         return
     today = ctx.today()
+    record = await ctx.session.get(ActionRecord, event.record_id)
+    assert record is not None
     items = (await ctx.session.execute(
         select(MustDo).where(MustDo.customer_id == record.customer_id, MustDo.local_date == today,
                              MustDo.rep_id == record.rep_id, MustDo.status == MustDoStatus.open)
@@ -332,7 +334,6 @@ async def record_confirmed(ctx: Context, record: ActionRecord) -> None:
                 await ctx.update_card(row, await must_do_card(ctx, row))
         if any(i.chosen for i in items):
             await refresh_board(ctx, record.rep_id, today)
-    await warnings.clear_for_customer(ctx, record.customer_id)
 
 
 # ---- the end of the day ------------------------------------------------------------------------
@@ -373,3 +374,14 @@ async def done_count(ctx: Context, day: date) -> tuple[int, int]:
     chosen = (await ctx.session.execute(q)).scalar_one()
     done = (await ctx.session.execute(q.where(MustDo.status == MustDoStatus.done))).scalar_one()
     return int(done), int(chosen)
+
+
+async def today_summary(ctx: Context, rep_id: int) -> str:
+    """The answer to 「我的必做」: today's chosen items (or the proposals, if none chosen yet) and their state."""
+    items = await _items(ctx, rep_id, ctx.today())
+    if not items:
+        return "今天还没有必做清单（工作日早上推送）。"
+    chosen = [i for i in items if i.chosen]
+    mark = {MustDoStatus.done: "✅", MustDoStatus.red: "🔴", MustDoStatus.open: "⬜", MustDoStatus.dropped: "➖"}
+    head = "今日必做：" if chosen else "今天还没选定必做，候选如下（在早上的卡片里选）："
+    return "\n".join([head, *(f"{mark[i.status]} {i.title}" for i in (chosen or items))])

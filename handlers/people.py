@@ -7,6 +7,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.models import Identity, Person
 
+STALE = "⛔ 这个按钮已失效，请用卡片上当前的按钮。未做任何修改。"  # a press of something the card no longer offers
+
 
 def refusal(who: str) -> str:
     """The one wording for a press by the wrong person: says who may act and that nothing changed."""

@@ -9,10 +9,12 @@ from __future__ import annotations
 
 import logging
 import re
+from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
 from sqlalchemy import select
 
+from cards.actions import CardAction, Value
 from cards.model import Card
 from cards.reason import REASONS, ReasonItem, ReasonView, build_reason
 from handlers import must_do
@@ -71,21 +73,33 @@ def _deadline(day: date, hhmm: str, ctx: Context) -> datetime:
     return datetime(day.year, day.month, day.day, hh, mm, tzinfo=ctx.settings.tz)
 
 
-async def on_action(ctx: Context, row: CardRow, presser: Person, action: str, value: str) -> None:
-    """Only someone above the rep in the reporting line may answer; only for the item the card asks now."""
+@dataclass(frozen=True)
+class Reason(CardAction, prefix="reason"):
+    item_id: int
+    code: str
+
+
+@dataclass(frozen=True)
+class OtherReason(CardAction, prefix="other"):
+    """「其他」 with the supervisor's own words."""
+
+    item_id: int
+    note: Value
+
+
+ACTIONS = (Reason, OtherReason)
+
+
+async def on_action(ctx: Context, row: CardRow, presser: Person, action: Reason | OtherReason) -> None:
+    """Only someone above the rep in the reporting line may answer (the router checked the card offers it)."""
     assert presser.id is not None
     rep_id = int(row.subject["rep_id"])
     if not await in_chain(ctx.session, presser, rep_id):
         rep = await ctx.person(rep_id)
         await ctx.send_text(refusal(f"{rep.name}的上级主管"), person_id=presser.id)
         return
-    if action not in (await reason_card(ctx, row.subject)).actions():
-        await ctx.send_text("⛔ 这个按钮已失效，请用卡片上当前的按钮。未做任何修改。", person_id=presser.id)
-        return
-    kind, _, rest = action.partition(":")
-    item_id, _, code = rest.partition(":")
-    if kind == "other":
-        code = "other"
+    item_id = action.item_id
+    code, value = (action.code, "") if isinstance(action, Reason) else ("other", str(action.note))
     note = re.sub(r"\s+", " ", value).strip() if code == "other" else None
     problem = ""
     if code not in REASONS:
@@ -97,7 +111,7 @@ async def on_action(ctx: Context, row: CardRow, presser: Person, action: str, va
     if problem:
         await ctx.update_card(row, await reason_card(ctx, row.subject, problem))
         return
-    item = await ctx.session.get(MustDo, int(item_id))
+    item = await ctx.session.get(MustDo, item_id)
     assert item is not None and item.status == MustDoStatus.red and item.reason is None  # the card offered it
     item.reason, item.reason_note, item.reason_by, item.reason_at = code, note, presser.id, ctx.now()
     await ctx.session.flush()

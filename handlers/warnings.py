@@ -9,15 +9,18 @@ from __future__ import annotations
 
 import logging
 import re
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import select, update
 
+from cards.actions import CardAction, Value
 from cards.model import Fact
 from cards.reason import REASONS, reason_label
 from cards.warning import WarningView, build_warning
 from handlers.context import Context, NoRoute
-from handlers.people import refusal, supervisor_chain
+from handlers.domain import RecordConfirmed
+from handlers.people import STALE, refusal, supervisor_chain
 from handlers.rhythm import Calendar, Rules, customers_with_latest, in_chain, short_name
 from storage.models import Card as CardRow
 from storage.models import Customer, Person, WarningRecord, WarningStatus
@@ -175,8 +178,25 @@ async def clear_for_customer(ctx: Context, customer_id: str) -> None:
     await _rerender(ctx, list(rows))
 
 
-async def on_action(ctx: Context, row: CardRow, presser: Person, action: str, value: str) -> None:
-    """Set a block reason: only the owner's supervisor chain, only while the card offers it."""
+@dataclass(frozen=True)
+class Block(CardAction, prefix="block"):
+    """A block reason; ``other`` comes from the note input with its text as the value."""
+
+    code: str
+    note: Value
+
+
+ACTIONS = (Block,)
+
+
+async def record_confirmed(ctx: Context, event: RecordConfirmed) -> None:
+    """A real action is the only thing that clears a customer's warnings."""
+    if event.customer_id is not None:
+        await clear_for_customer(ctx, event.customer_id)
+
+
+async def on_action(ctx: Context, row: CardRow, presser: Person, action: Block) -> None:
+    """Set a block reason: only the owner's supervisor chain (the router checked the card offers it)."""
     assert presser.id is not None
     owner_id = int(row.subject["owner_id"])
     w = await _record_of(ctx, row)
@@ -184,10 +204,10 @@ async def on_action(ctx: Context, row: CardRow, presser: Person, action: str, va
         owner = await ctx.person(owner_id)
         await ctx.send_text(refusal(f"{owner.name}的上级主管"), person_id=presser.id)
         return
-    if w is None or action not in build_warning(await _view(ctx, row, w)).actions():
-        await ctx.send_text("⛔ 这个按钮已失效，请用卡片上当前的按钮。未做任何修改。", person_id=presser.id)
+    if w is None:
+        await ctx.send_text(STALE, person_id=presser.id)
         return
-    code = action.partition(":")[2]
+    code, value = action.code, str(action.note)
     note = re.sub(r"\s+", " ", value).strip() if code == "other" else None
     if code not in REASONS or (code == "other" and not note) or (note and len(note) > NOTE_MAX):
         problem = "选「其他」需要写一句说明" if code == "other" else "原因无效"

@@ -7,14 +7,78 @@ committed together or not at all. The idempotency key is stored before any platf
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Annotated, Any, Literal
 
+from pydantic import BaseModel, Field, TypeAdapter
 from sqlalchemy import or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.models import OutboxMessage, OutboxStatus
-from storage.upsert import insert_ignore
+from storage.upsert import insert_ignore, insert_ignore_stmt
+
+
+# ---- what a message carries ----------------------------------------------------------------------
+class TextBody(BaseModel):
+    type: Literal["text"] = "text"
+    text: str
+
+
+class CardBody(BaseModel):
+    type: Literal["card"] = "card"
+    card: dict[str, Any]  # a neutral ``cards.model.Card`` as a dict; each channel renders it
+
+
+class MediaFile(BaseModel):
+    path: str
+    name: str = ""
+
+
+class ImageBody(BaseModel):
+    type: Literal["image"] = "image"
+    image: MediaFile
+
+
+class FileBody(BaseModel):
+    type: Literal["file"] = "file"
+    file: MediaFile
+
+
+Body = Annotated[TextBody | CardBody | ImageBody | FileBody, Field(discriminator="type")]
+_BODY: TypeAdapter[Body] = TypeAdapter(Body)
+
+
+def body_of(raw: dict[str, Any]) -> TextBody | CardBody | ImageBody | FileBody:
+    """The typed body of a stored row (rows written before bodies had a ``type`` are read by their key)."""
+    if "type" not in raw:
+        raw = {**raw, "type": next((k for k in ("card", "image", "file") if k in raw), "text")}
+    return _BODY.validate_python(raw)
+
+
+def text_body(text: str) -> dict[str, Any]:
+    return TextBody(text=text).model_dump()
+
+
+def card_body(card: dict[str, Any]) -> dict[str, Any]:
+    return CardBody(card=card).model_dump()
+
+
+def image_body(path: str, name: str = "") -> dict[str, Any]:
+    return ImageBody(image=MediaFile(path=path, name=name)).model_dump()
+
+
+@dataclass(frozen=True)
+class Outgoing:
+    """One row for ``enqueue_many``."""
+
+    key: str
+    platform: str
+    recipient: str
+    body: dict[str, Any]
+    person_id: int | None = None
+    card_id: str | None = None
+    op: str = "send"
 
 # New messages are due at once whatever clock the handler ran on (tests travel in time; the sender
 # keeps real time for leases and backoff).
@@ -48,6 +112,22 @@ async def enqueue(
         created_at=now,
     )
     return await insert_ignore(session, OutboxMessage, values)
+
+
+async def enqueue_many(session: AsyncSession, messages: Sequence[Outgoing], *, now: datetime) -> None:
+    """Many messages with one multi-row insert; keys that exist already are left alone."""
+    if not messages:
+        return
+    if len(messages) == 1:
+        m = messages[0]
+        await enqueue(session, key=m.key, platform=m.platform, recipient=m.recipient, body=m.body, now=now,
+                      person_id=m.person_id, op=m.op, card_id=m.card_id)
+        return
+    dialect = session.bind.dialect.name if session.bind is not None else "sqlite"
+    await session.execute(insert_ignore_stmt(dialect, OutboxMessage.__table__), [
+        dict(idempotency_key=m.key, platform=m.platform, recipient=m.recipient, person_id=m.person_id, op=m.op,
+             card_id=m.card_id, body=m.body, status=OutboxStatus.pending, attempts=0, next_attempt_at=DUE_NOW,
+             created_at=now) for m in messages])
 
 
 async def due(session: AsyncSession, now: datetime, limit: int = 200) -> Sequence[OutboxMessage]:

@@ -1,23 +1,104 @@
-"""The Channel interface: every platform folder implements the same few methods.
+"""What every platform folder shares: the Channel interface, its registry spec, the callback pipeline.
 
 Channels know protocols, not sales: inbound they verify and parse into an Event and hand it to
-``intake``; outbound they deliver a stored outbox row and update a sent card.
+``intake``; outbound they deliver a stored outbox row and update a sent card. Each folder under
+``bot/channels/`` exports one ``SPEC`` (see ``ChannelSpec``); the service and ``doctor`` loop over
+them, so adding a platform touches no file outside its folder, its renderer and the config.
 """
 
 from __future__ import annotations
 
+import logging
 from abc import ABC, abstractmethod
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any, Literal
+from zoneinfo import ZoneInfo
 
 from aiohttp import web
 
 from bot.ratelimit import RateLimiter
+from handlers.clock import Clock
 from handlers.event import Event
+from storage.db import Database
 from storage.models import OutboxMessage
 
+if TYPE_CHECKING:
+    from bot.config import Config
+
+log = logging.getLogger("actionflow.channels")
+
 Intake = Callable[[Event], Awaitable[bool]]  # True when new, False for a duplicate
+
+# Why a callback was refused → the HTTP status every channel answers with. Nothing is stored for any of them.
+Reason = Literal["replay", "size", "signature", "token", "corp_id", "app", "decrypt", "xml", "json", "malformed"]
+STATUS: dict[str, int] = {
+    "replay": 403, "signature": 403, "token": 403, "corp_id": 403, "app": 403, "decrypt": 403,
+    "size": 413, "xml": 400, "json": 400, "malformed": 400,
+}
+
+
+class CallbackRefused(Exception):
+    """A callback we will not act on; ``reason`` picks the HTTP status, the message is for logs only."""
+
+    def __init__(self, reason: Reason, message: str) -> None:
+        super().__init__(message)
+        self.reason = reason
+
+    @property
+    def status(self) -> int:
+        return STATUS.get(self.reason, 400)
+
+
+@dataclass
+class Inbound:
+    """What a verified callback carries: events to store (maybe none) and, optionally, the answer the
+    platform expects (a challenge echo, a card-callback toast); an empty 200 otherwise."""
+
+    events: list[Event] = field(default_factory=list)
+    response: web.StreamResponse | None = None
+
+
+async def read_capped(request: web.Request, cap: int) -> bytes:
+    """The body, refused as soon as it passes ``cap`` (chunked bodies have no Content-Length)."""
+    if request.content_length is not None and request.content_length > cap:
+        raise CallbackRefused("size", f"Content-Length {request.content_length} over {cap}")
+    body = bytearray()
+    async for chunk in request.content.iter_chunked(65536):
+        body += chunk
+        if len(body) > cap:
+            raise CallbackRefused("size", f"body over {cap} bytes")
+    return bytes(body)
+
+
+async def receive_callback(
+    request: web.Request, *, platform: str, cap: int,
+    verify: Callable[[web.Request, bytes], bytes | Awaitable[bytes]],
+    parse: Callable[[web.Request, bytes], Inbound | Awaitable[Inbound]],
+    intake: Intake,
+) -> web.StreamResponse:
+    """The one inbound path of every platform: cap the body → verify → parse → one inbox insert per event.
+
+    ``verify`` checks time window and signature (and decrypts) and returns the trusted payload;
+    ``parse`` turns it into an ``Inbound``. Either raises ``CallbackRefused``; then the answer is its
+    status and nothing is stored. A duplicate gets the same answer as a new event: the platform must
+    stop retrying either way.
+    """
+    try:
+        body = await read_capped(request, cap)
+        payload = verify(request, body)
+        if not isinstance(payload, bytes):
+            payload = await payload
+        inbound = parse(request, payload)
+        if not isinstance(inbound, Inbound):
+            inbound = await inbound
+    except CallbackRefused as exc:
+        log.warning("callback refused", extra={"platform": platform, "reason": exc.reason, "detail": str(exc)[:200],
+                                               "remote": request.remote or ""})
+        return web.Response(status=exc.status, text="refused" if exc.status == 403 else "malformed callback")
+    for event in inbound.events:
+        await intake(event)
+    return inbound.response or web.Response(status=200, text="")
 
 
 @dataclass
@@ -50,6 +131,10 @@ class Channel(ABC):
     async def close(self) -> None:  # noqa: B027  (optional hook)
         """Release connections."""
 
+    async def prepare(self, event: Event) -> Event:
+        """Slow per-event work after the ack and before dispatch (media download, contact sync)."""
+        return event
+
     @abstractmethod
     async def deliver(self, msg: OutboxMessage) -> Delivery:
         """Send ``msg.body`` ({"text"} or {"card"}) to ``msg.recipient``; repeat-safe for one key."""
@@ -57,3 +142,35 @@ class Channel(ABC):
     @abstractmethod
     async def update_card(self, msg: OutboxMessage, refs: dict[str, Any]) -> Delivery:
         """Replace a sent card (refs as returned by ``deliver``) with ``msg.body["card"]``."""
+
+
+@dataclass(frozen=True)
+class ChannelDeps:
+    """What the service hands a channel it builds: the whole config plus shared process objects."""
+
+    cfg: Config
+    db: Database
+    clock: Clock
+
+    @property
+    def tz(self) -> ZoneInfo:
+        return self.cfg.org.tz
+
+
+Doctor = Callable[["Config"], Awaitable[tuple[bool, list[str]]]]
+
+
+@dataclass(frozen=True)
+class ChannelSpec:
+    """One platform, as the registry knows it: exported as ``SPEC`` by ``bot/channels/<name>/__init__.py``.
+
+    ``section`` is the key under ``channels:`` in the config; ``build`` makes the channel when that
+    section is enabled; ``doctor`` checks its credentials against the platform for ``actionflow doctor``.
+    ``label`` is the platform's Chinese name for people.
+    """
+
+    name: str
+    label: str
+    section: str
+    build: Callable[[ChannelDeps], Channel]
+    doctor: Doctor | None = None

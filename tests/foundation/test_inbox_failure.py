@@ -6,7 +6,9 @@ from aiohttp.test_utils import TestClient
 from sqlalchemy import select
 
 from bot.service import Service
+from handlers import capture
 from handlers.context import Context
+from handlers.router import CardKind
 from storage.models import InboxEvent, InboxStatus, Person
 from tests.conftest import eventually
 from tests.foundation.test_capture_flow import card_message, press, texts_to
@@ -21,7 +23,7 @@ async def test_failing_handler_is_retried_then_reported(client: TestClient, serv
         calls += 1
         raise RuntimeError("bug in a card handler")
 
-    service.dispatcher.register("confirmation", broken)
+    service.router.cards["confirmation"] = CardKind("confirmation", capture.ACTIONS, broken)
     rep = people["张伟"]
     r = await client.post("/local/api/message", json={"person_id": rep.id, "client_id": "fail-0001",
                                                       "text": "今天拜访了瑞丰机械张总，下周三再去"})

@@ -157,7 +157,7 @@ async def test_labour_day_week(world: World) -> None:
     assert len(mine) >= 3 and mine[0].source == "overdue"
     first3 = mine[:3]
     for i in first3:
-        await w.act("张伟", card.id, f"pick:{i.id}")
+        await w.act("张伟", card.id, f"pick:{i.id}:on")
     body = await latest(w.a, card.id)
     assert "已选 3/3" in body["subtitle"] and "lock" in actions(body)
     await w.act("张伟", card.id, "lock")

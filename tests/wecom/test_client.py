@@ -179,10 +179,10 @@ async def test_recall_and_update_fallback(channel: WecomChannel, fake: FakeWecom
     card = Card(kind="must_do", title="今日3件必做", facts=[Fact("1", "拜访瑞丰")],
                 buttons=[Button("done:1", "完成")], card_id="cid9")
     d = await channel.deliver(msg({"card": card.to_dict()}, key="m1"))
-    assert d.refs["response_code"].startswith("rc-send-")
+    assert d.refs["reply_token"].startswith("rc-send-")
     done = Card(kind="must_do", title="今日3件必做 ✅", card_id="cid9")
     u = await channel.update_card(msg({"card": done.to_dict()}, key="upd:cid9:v2"), d.refs)
-    assert fake.updates[0]["response_code"] == d.refs["response_code"] and u.refs["response_code"] is None
+    assert fake.updates[0]["response_code"] == d.refs["reply_token"] and u.refs["reply_token"] is None
     u2 = await channel.update_card(msg({"card": done.to_dict()}, key="upd:cid9:v3"), {**d.refs, **u.refs})
     assert u2.refs["msgid"] and len(fake.delivered) == 2  # no code left: a fresh card
     await channel.recall(str(d.message_id))

@@ -108,7 +108,7 @@ async def test_dropdown_pick_and_expired_code_sends_fresh_card(wclient: TestClie
     assert {h["keyname"]: h["value"] for h in fresh["horizontal_content_list"]}["动作"] == "电话"
     async with wservice.db.session() as s:
         row = (await s.execute(select(Card))).scalars().all()[-1]
-    assert row.refs["task_id"] == fresh["task_id"] and row.refs["response_code"].startswith("rc-send-")
+    assert row.refs["task_id"] == fresh["task_id"] and row.refs["reply_token"].startswith("rc-send-")
 
 
 async def test_voice_is_downloaded_after_ack_and_kept_as_evidence(wclient: TestClient, wservice: Service,

@@ -39,8 +39,6 @@ async def only_wecom(tmp_path: Path, fake_server: TestServer, wecom_env: dict[st
     await db.close()
     service = Service(cfg, clock=clock)
     client = await aiohttp_client(service.app())
-    if "must_do" not in service.dispatcher.card_actions:  # until the scheduler wiring lands in the service
-        service.dispatcher.register("must_do", must_do.on_action)
     assert rep_id is not None
     return service, client, rep_id
 
@@ -72,7 +70,8 @@ async def test_morning_card_delivered_and_pressed(only_wecom: tuple[Service, Tes
     assert upd["response_code"] == code
     new = upd["template_card"]
     chosen = [o["id"] for o in new.get("button_selection", {}).get("option_list", [])]
-    assert first in chosen or any(b["key"].endswith(first) and b["style"] == 1 for b in new["button_list"])
+    now_off = first.rsplit(":", 1)[0] + ":off"  # the chosen item's button now offers un-choosing it
+    assert now_off in chosen or any(b["key"].endswith(now_off) and b["style"] == 1 for b in new["button_list"])
     async with service.db.session() as s:
         item = await s.get(must_do.MustDo, int(first.split(":")[1]))
     assert item is not None and item.chosen

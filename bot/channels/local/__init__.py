@@ -1,0 +1,16 @@
+"""The local channel: the web chat emulator served at ``/`` (a real channel whose platform is our transcript)."""
+
+from __future__ import annotations
+
+from bot.channels.base import Channel, ChannelDeps, ChannelSpec
+from bot.channels.local.channel import LocalChannel
+
+
+def build(deps: ChannelDeps) -> Channel:
+    local = deps.cfg.channels.local
+    return LocalChannel(deps.db, deps.clock, local.media_dir, local.max_upload_bytes)
+
+
+SPEC = ChannelSpec(name="local", label="本地模拟器", section="local", build=build)
+
+__all__ = ["SPEC", "LocalChannel"]

@@ -26,9 +26,9 @@ from zoneinfo import ZoneInfo
 from aiohttp import web
 from sqlalchemy import select
 
-from bot.channels.base import Channel, ChannelError, Delivery
+from bot.channels.base import CallbackRefused, Channel, ChannelError, Delivery, Inbound, receive_callback
 from bot.channels.wecom.client import WecomClient, WecomError
-from bot.channels.wecom.crypto import CallbackCrypto, CallbackRefused, check_aes_key
+from bot.channels.wecom.crypto import CallbackCrypto, check_aes_key
 from bot.channels.wecom.groups import GROUP_RECIPIENTS, GroupSender
 from bot.channels.wecom.inbound import PLATFORM, parse_callback
 from bot.channels.wecom.media import download
@@ -47,7 +47,6 @@ TEXT_MAX_BYTES = 2048
 MARKDOWN_MAX_BYTES = 4096
 INTERACTIVE = {"button_interaction", "vote_interaction", "multiple_interaction"}
 CODE_GONE = {60140, 42014, 42016}  # response_code used/expired, task id unknown: send a fresh card
-STATUS = {"signature": 403, "corp_id": 403, "decrypt": 403, "xml": 400}
 MEDIA_KINDS = (EventKind.image, EventKind.voice, EventKind.file)
 
 
@@ -144,7 +143,8 @@ class WecomChannel(Channel):
         await self.client.close()
 
     # ---- inbound -------------------------------------------------------------------------------
-    def _params(self, request: web.Request) -> tuple[str, str, str]:
+    def _window(self, request: web.Request) -> tuple[str, str, str]:
+        """(msg_signature, timestamp, nonce), refused outside the replay window before any crypto."""
         q = request.query
         sig, ts, nonce = q.get("msg_signature", ""), q.get("timestamp", ""), q.get("nonce", "")
         try:
@@ -152,48 +152,37 @@ class WecomChannel(Channel):
         except ValueError:
             skew = float("inf")
         if not sig or not nonce or skew > self.cfg.timestamp_window_s:
-            self._refused(request, "replay", "timestamp outside the window or parameters missing")
-            raise web.HTTPForbidden(text="timestamp outside the allowed window")
+            raise CallbackRefused("replay", "timestamp outside the window or parameters missing")
         return sig, ts, nonce
 
-    def _refused(self, request: web.Request, reason: str, detail: str) -> None:
-        log.warning("wecom callback refused", extra={"platform": PLATFORM, "reason": reason, "detail": detail,
-                                                     "remote": request.remote or ""})
-
-    async def verify(self, request: web.Request) -> web.Response:
+    async def verify(self, request: web.Request) -> web.StreamResponse:
         """GET URL verification: answer the decrypted echostr, plain text, within 1 s."""
-        sig, ts, nonce = self._params(request)
-        try:
-            echo = self.crypto.verify_url(sig, ts, nonce, request.query.get("echostr", ""))
-        except CallbackRefused as exc:
-            self._refused(request, exc.reason, str(exc))
-            raise web.HTTPForbidden(text="verification failed") from None
-        return web.Response(text=echo, content_type="text/plain")
 
-    async def callback(self, request: web.Request) -> web.Response:
-        sig, ts, nonce = self._params(request)
-        cap = self.cfg.max_callback_bytes
-        if request.content_length is not None and request.content_length > cap:
-            self._refused(request, "size", f"Content-Length {request.content_length}")
-            raise web.HTTPRequestEntityTooLarge(max_size=cap, actual_size=request.content_length)
-        body = bytearray()
-        async for chunk in request.content.iter_chunked(65536):  # chunked bodies have no Content-Length
-            body += chunk
-            if len(body) > cap:
-                self._refused(request, "size", "body over the cap")
-                raise web.HTTPRequestEntityTooLarge(max_size=cap, actual_size=len(body))
-        try:
-            plaintext = self.crypto.decrypt(bytes(body), sig, ts, nonce)
-            fields, event = parse_callback(plaintext)
-        except CallbackRefused as exc:
-            self._refused(request, exc.reason, str(exc))
-            raise _http(exc) from None
+        def echo(req: web.Request, _body: bytes) -> bytes:
+            sig, ts, nonce = self._window(req)
+            return self.crypto.verify_url(sig, ts, nonce, req.query.get("echostr", "")).encode("utf-8")
+
+        def answer(_req: web.Request, plain: bytes) -> Inbound:
+            return Inbound(response=web.Response(text=plain.decode("utf-8"), content_type="text/plain"))
+
+        return await receive_callback(request, platform=PLATFORM, cap=self.cfg.max_callback_bytes,
+                                      verify=echo, parse=answer, intake=self.intake)
+
+    async def callback(self, request: web.Request) -> web.StreamResponse:
+        """POST: replay window → size cap → signature → decryption → corp id → XML → AgentID → one insert."""
+        return await receive_callback(request, platform=PLATFORM, cap=self.cfg.max_callback_bytes,
+                                      verify=self._decrypt, parse=self._parse, intake=self.intake)
+
+    def _decrypt(self, request: web.Request, body: bytes) -> bytes:
+        sig, ts, nonce = self._window(request)
+        return self.crypto.decrypt(body, sig, ts, nonce).encode("utf-8")
+
+    def _parse(self, _request: web.Request, plaintext: bytes) -> Inbound:
+        fields, event = parse_callback(plaintext.decode("utf-8"))
         agent = fields.get("AgentID")
         if isinstance(agent, str) and agent and agent != str(self.creds.agent_id):
-            self._refused(request, "agent", f"AgentID {agent[:20]}")
-            raise web.HTTPForbidden(text="callback for another app")
-        await self.intake(event)  # new or duplicate, the answer is the same: WeCom must stop retrying
-        return web.Response(status=200, text="")
+            raise CallbackRefused("app", f"callback for AgentID {agent[:20]}")
+        return Inbound(events=[event])
 
     async def prepare(self, event: Event) -> Event:
         """After the ack, before dispatch: fetch media; keep the userid mapping in step with contact changes."""
@@ -265,19 +254,19 @@ class WecomChannel(Channel):
                                        **self._dup()})
         msgid = data.get("msgid")
         refs = {"msgid": msgid, "task_id": task_id, "card_type": tc["card_type"],
-                "response_code": data.get("response_code") or None}
+                "reply_token": data.get("response_code") or None}
         return Delivery(message_id=msgid, refs=refs)
 
     async def update_card(self, msg: OutboxMessage, refs: dict[str, Any]) -> Delivery:
         """Replace the card in place with the stored response_code (single use); a fresh card otherwise."""
         card = Card.from_dict(msg.body["card"])
-        code = refs.get("response_code")
+        code = refs.get("reply_token")
         if msg.recipient not in GROUP_RECIPIENTS and code and refs.get("card_type") in INTERACTIVE:
             tc = self._render(card, str(refs.get("task_id") or task_id_for(msg.idempotency_key)))
             try:
                 await self.client.update_template_card({"userids": [msg.recipient], "response_code": code,
                                                         "template_card": tc})
-                return Delivery(message_id=refs.get("msgid"), refs={"response_code": None,
+                return Delivery(message_id=refs.get("msgid"), refs={"reply_token": None,
                                                                     "card_type": tc["card_type"]})
             except WecomError as exc:
                 if exc.errcode not in CODE_GONE:
@@ -301,7 +290,3 @@ class WecomChannel(Channel):
             msgid = msgid or await self.groups.send(msg.recipient, kind, piece)
         return Delivery(message_id=msgid, refs={})
 
-
-def _http(exc: CallbackRefused) -> web.HTTPException:
-    status = STATUS.get(exc.reason, 400)
-    return web.HTTPForbidden(text="refused") if status == 403 else web.HTTPBadRequest(text="malformed callback")

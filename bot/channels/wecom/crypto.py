@@ -13,7 +13,7 @@ import binascii
 import hashlib
 import hmac
 from collections.abc import Callable
-from typing import Any, Literal
+from typing import Any
 from xml.etree.ElementTree import Element
 
 from defusedxml import DefusedXmlException
@@ -22,16 +22,11 @@ from wechatpy.enterprise.crypto import WeChatCrypto
 from wechatpy.enterprise.exceptions import InvalidCorpIdException
 from wechatpy.exceptions import InvalidSignatureException
 
-Reason = Literal["signature", "corp_id", "decrypt", "xml"]
+from bot.channels.base import CallbackRefused
+
 MAX_XML_CHARS = 1_000_000
 
-
-class CallbackRefused(Exception):
-    """A callback we will not act on; ``reason`` picks the HTTP status, the message is for logs."""
-
-    def __init__(self, reason: Reason, message: str) -> None:
-        super().__init__(message)
-        self.reason = reason
+__all__ = ["CallbackCrypto", "CallbackRefused", "check_aes_key", "parse_xml", "signature"]
 
 
 def signature(token: str, timestamp: str, nonce: str, encrypted: str) -> str:

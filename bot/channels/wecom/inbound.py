@@ -102,7 +102,7 @@ def _card_action(fields: dict[str, Any], selected: dict[str, list[str]]) -> Card
         _, action, value = inner
     try:
         return CardAction(card_id=card_id, action=action, value=value,
-                          response_code=str(fields.get("ResponseCode") or "") or None)
+                          reply_token=str(fields.get("ResponseCode") or "") or None)
     except ValidationError:
         return None
 

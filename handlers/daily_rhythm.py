@@ -1,4 +1,7 @@
-"""The daily rhythm's jobs: time → handler. Each job lists its units (who it addresses) and handles one.
+"""The daily rhythm capability: morning must-dos, end-of-day reds and reasons, escalation, warnings.
+
+Declares in one place its card kinds (with typed actions), its jobs and its subscriptions. Each job
+lists its units (who it addresses) and handles one.
 
 | job               | when (workdays)          | units            | does                                         |
 |-------------------|--------------------------|------------------|----------------------------------------------|
@@ -10,13 +13,18 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, replace
 from datetime import datetime, time, timedelta
 
 from handlers import must_do, reasons, warnings
 from handlers.context import Context
+from handlers.domain import RecordConfirmed
+from handlers.event import Event
 from handlers.rhythm import Calendar, Rules
+from handlers.router import Capability
 from scheduler.registry import Job, Timetable, unit_job
+from storage.models import Person, Role
 
 
 @dataclass(frozen=True)
@@ -90,3 +98,23 @@ def rhythm_jobs(rules: Rules, times: Times, calendar: Calendar) -> list[Job]:
                  scan_units, scan_unit,
                  Timetable(times.scan_times(), every=timedelta(minutes=times.scan_every_min))),
     ]
+
+
+def capability(rules: Rules, times: Times, calendar: Calendar) -> Capability:
+    cap = Capability("daily_rhythm")
+    cap.card(must_do.KIND, *must_do.ACTIONS)(must_do.on_action)
+    cap.card(reasons.KIND, *reasons.ACTIONS)(reasons.on_action)
+    cap.card(warnings.KIND, *warnings.ACTIONS)(warnings.on_action)
+    cap.on(RecordConfirmed)(must_do.record_confirmed)
+    cap.on(RecordConfirmed)(warnings.record_confirmed)
+    for job in rhythm_jobs(rules, times, calendar):
+        cap.job(job)
+
+    @cap.command("my_must_do", r"(我的)?(今日|今天)?(3件)?必做(清单)?", "我的必做 — 今天的必做清单",
+                 roles={Role.rep})
+    async def my_must_do(ctx: Context, person: Person, event: Event, m: re.Match[str]) -> bool:
+        assert person.id is not None
+        await ctx.send_text(await must_do.today_summary(ctx, person.id), person_id=person.id)
+        return True
+
+    return cap

@@ -1,17 +1,18 @@
-"""Config → the daily rhythm: rules for the handlers, times for the jobs, the workday calendar.
+"""The one list of capabilities this process runs, built from the config.
 
-Kept out of ``bot/service.py`` so the service only says "install the rhythm" and handlers and the
-scheduler never read the config file themselves.
+Handlers never read the config file: this module turns the config's sections into each capability's
+settings (rules, times, calendar). Adding a capability = its module under ``handlers/`` + one line in
+``capabilities()``.
 """
 
 from __future__ import annotations
 
 from bot.config import Config, parse_hhmm
-from handlers import must_do, reasons, warnings
-from handlers.dispatch import Dispatcher
+from handlers import capture, coming, daily_rhythm, timeline
+from handlers.context import Settings
+from handlers.daily_rhythm import Times
 from handlers.rhythm import Rules
-from scheduler.jobs import Times, rhythm_jobs
-from scheduler.registry import Registry
+from handlers.router import Capability, Router
 from scheduler.workdays import Workdays
 
 
@@ -42,10 +43,20 @@ def workdays_from(cfg: Config) -> Workdays:
     return Workdays(cfg.schedule.extra_holidays, cfg.schedule.extra_workdays)
 
 
-def install(cfg: Config, registry: Registry, dispatcher: Dispatcher, workdays: Workdays) -> None:
-    """Register the rhythm's jobs and the card kinds whose presses it answers."""
-    for job in rhythm_jobs(rules_from(cfg), times_from(cfg), workdays):
-        registry.add(job)
-    dispatcher.register(must_do.KIND, must_do.on_action)
-    dispatcher.register(reasons.KIND, reasons.on_action)
-    dispatcher.register(warnings.KIND, warnings.on_action)
+def settings_from(cfg: Config, platforms: list[str]) -> Settings:
+    return Settings(timezone=cfg.org.timezone, confidence_threshold=cfg.understanding.confidence_threshold,
+                    platforms=tuple(platforms))
+
+
+def capabilities(cfg: Config, workdays: Workdays) -> list[Capability]:
+    """Every capability, in the order their commands are tried."""
+    return [
+        capture.capability,
+        daily_rhythm.capability(rules_from(cfg), times_from(cfg), workdays),
+        timeline.capability,
+        coming.capability,
+    ]
+
+
+def router_from(cfg: Config, workdays: Workdays) -> Router:
+    return Router(capabilities(cfg, workdays))

@@ -1,0 +1,36 @@
+"""Commands of capabilities that have not landed yet: answered honestly, never turned into a junk record.
+
+Each entry leaves this file when its capability arrives and registers the command itself.
+"""
+
+from __future__ import annotations
+
+import re
+
+from handlers.context import Context
+from handlers.event import Event
+from handlers.router import Capability
+from storage.models import Person, Role
+
+capability = Capability("coming")
+
+COMING: list[tuple[str, str, str, set[Role] | None]] = [
+    ("daily_digest", r"(今日|今天的?|每日)(简报|日报|汇总)", "今日简报 — 团队当日动作汇总（即将上线）",
+     {Role.supervisor, Role.manager}),
+    ("contract_approval", r"发起(合同)?审批.*", "发起合同审批 … — 合同审批链（即将上线）", {Role.rep, Role.supervisor}),
+    ("new_lead", r"新线索[\s:：,，].*|新线索", "新线索 … — 录入并分配线索（即将上线）", None),
+    ("store_tasks", r"(门店)?任务|扫码", "门店任务 — 扫门店二维码进入任务流（即将上线）",
+     {Role.store_staff, Role.store_manager}),
+]
+
+
+def _register(name: str, pattern: str, help: str, roles: set[Role] | None) -> None:
+    @capability.command(name, pattern, help, roles)
+    async def answer(ctx: Context, person: Person, event: Event, m: re.Match[str]) -> bool:
+        assert person.id is not None
+        await ctx.send_text(f"「{help.split(' — ')[0]}」功能即将上线，这条消息没有记录为客户动作。", person_id=person.id)
+        return True
+
+
+for _entry in COMING:
+    _register(*_entry)

@@ -1,0 +1,48 @@
+"""Domain events: what happened in sales terms, published by one capability and heard by others.
+
+Capture publishes ``RecordConfirmed``; the rhythm ticks must-dos and clears warnings on it, without
+capture knowing either exists. Subscribers run inside the publisher's transaction.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+
+@dataclass(frozen=True)
+class DomainEvent:
+    at: datetime
+
+
+@dataclass(frozen=True)
+class RecordConfirmed(DomainEvent):
+    """A rep confirmed an action record: a real touch with the customer."""
+
+    record_id: int
+    rep_id: int
+    customer_id: str | None
+
+
+@dataclass(frozen=True)
+class StageChanged(DomainEvent):
+    customer_id: str
+    old: str
+    new: str
+    by: int | None
+
+
+@dataclass(frozen=True)
+class EvidenceAttached(DomainEvent):
+    record_id: int
+    rep_id: int
+    kind: str  # image | voice | file | location
+
+
+@dataclass(frozen=True)
+class TaskDone(DomainEvent):
+    """A must-do or task item was finished (by a button or a matching record)."""
+
+    item_id: int
+    rep_id: int
+    customer_id: str | None
