@@ -22,7 +22,8 @@ def _config(args: argparse.Namespace) -> Config:
 
 def _secret_envs(cfg: Config) -> list[str]:
     names: list[str] = [cfg.understanding.llm.api_key_env, cfg.asr.api_key_env, cfg.security.token_secret_env]
-    for section in (cfg.channels.wecom, cfg.channels.feishu, cfg.channels.dingtalk):
+    for name in type(cfg.channels).model_fields:  # every channel section's credential variables
+        section = getattr(cfg.channels, name)
         names += [v for k, v in section.model_dump().items() if k.endswith("_env") and isinstance(v, str)]
     return names
 
@@ -109,15 +110,20 @@ def cmd_eval(args: argparse.Namespace) -> int:
 
 
 def cmd_doctor(args: argparse.Namespace) -> int:
-    """Check the enabled platforms' credentials against the platform itself; exit 1 when one fails."""
-    from bot.channels.wecom.doctor import check_wecom
+    """Check every enabled platform's credentials against the platform itself; exit 1 when one fails."""
+    from bot.channels import registry
 
     cfg = _config(args)
-    if not cfg.channels.wecom.enabled:
-        print("企业微信 (channels.wecom.enabled) 未启用：没有需要检查的凭据")
-        return 0
-    ok, lines = asyncio.run(check_wecom(cfg))
-    print("\n".join(lines))
+    checked, ok = 0, True
+    for name, spec in registry().items():
+        section = getattr(cfg.channels, name, None)
+        if spec.doctor is None or not getattr(section, "enabled", False):
+            continue
+        passed, lines = asyncio.run(spec.doctor(cfg))
+        print("\n".join(lines))
+        checked, ok = checked + 1, ok and passed
+    if not checked:
+        print("没有启用需要检查凭据的平台（channels.<平台>.enabled 均未启用）")
     return 0 if ok else 1
 
 
@@ -180,7 +186,7 @@ def parser() -> argparse.ArgumentParser:
     s = sub.add_parser("import-customers", help="import customers from CSV (id,name,aliases,address,lat,lng)")
     s.add_argument("csv")
     s.set_defaults(fn=cmd_import_customers)
-    s = sub.add_parser("import-people", help="import people from CSV (name,role,supervisor,region,wecom_userid,…)")
+    s = sub.add_parser("import-people", help="import people from CSV (name,role,supervisor,region, then one user-id column per platform)")
     s.add_argument("csv")
     s.set_defaults(fn=cmd_import_people)
     s = sub.add_parser("tag", help="tag messages from stdin (JSON lines or text) against a customer CSV")
@@ -201,7 +207,7 @@ def parser() -> argparse.ArgumentParser:
     j = jobs.add_parser("due", help="run what the scheduler would run at this moment (workdays, cut-offs)")
     j.add_argument("--at", help="as of this ISO time (org timezone when it has no offset)")
     j.set_defaults(fn=cmd_jobs)
-    sub.add_parser("doctor", help="check platform credentials (asks WeCom for a token) and print a verdict") \
+    sub.add_parser("doctor", help="check each enabled platform's credentials (asks the platform for a token) and print a verdict") \
         .set_defaults(fn=cmd_doctor)
     return p
 

@@ -29,10 +29,15 @@ UnitFn = Callable[[Context, str], Awaitable[int]]  # handles one scope; returns 
 BatchFn = Callable[[Context, dict[str, str]], Awaitable[int]]
 
 
+WEEKDAYS = ("MON", "TUE", "WED", "THU", "FRI", "SAT", "SUN")
+
+
 @dataclass(frozen=True)
 class Timetable:
     """When the scheduler fires a job: local times in the org's zone, on workdays only by default.
 
+    ``weekdays`` (0 = Monday) and ``monthdays`` (1…31, -1 = the month's last day) narrow the days:
+    the weekly radar is ``Timetable.parse("FRI 18:00")``, a monthly report ``parse("MONTHLY 1 09:00")``.
     A missed run is caught up while the clock is before ``cutoff`` (daily jobs) or before the next
     slot / ``times[-1] + every`` (jobs with several slots a day)."""
 
@@ -40,6 +45,50 @@ class Timetable:
     cutoff: time | None = None
     every: timedelta | None = None
     workdays_only: bool = True
+    weekdays: tuple[int, ...] | None = None
+    monthdays: tuple[int, ...] | None = None
+
+    @classmethod
+    def parse(cls, text: str, *, cutoff: time | None = None, workdays_only: bool = False) -> Timetable:
+        """``"08:45"`` (daily), ``"FRI 18:00"``, ``"MON,THU 09:00"``, ``"MON-FRI 08:45"``, ``"MONTHLY 1 09:00"``,
+        ``"MONTHLY -1 17:00"``; raises ValueError naming what it could not read."""
+        parts = text.strip().upper().split()
+        try:
+            at = time.fromisoformat(parts[-1])
+        except (IndexError, ValueError):
+            raise ValueError(f"{text!r}: expected a time HH:MM at the end") from None
+        head = parts[:-1]
+        if not head:
+            return cls((at,), cutoff=cutoff, workdays_only=workdays_only)
+        if head[0] == "MONTHLY" and len(head) == 2:
+            days = tuple(int(d) for d in head[1].split(","))
+            if any(d == 0 or not -1 <= d <= 31 for d in days):
+                raise ValueError(f"{text!r}: month days are 1…31 or -1 (the last day)")
+            return cls((at,), cutoff=cutoff, workdays_only=workdays_only, monthdays=days)
+        if len(head) == 1:
+            return cls((at,), cutoff=cutoff, workdays_only=workdays_only, weekdays=_weekdays(head[0], text))
+        raise ValueError(f"{text!r}: expected 'HH:MM', 'FRI HH:MM' or 'MONTHLY D HH:MM'")
+
+    def runs_on(self, day: date) -> bool:
+        """The weekday / month-day filter (the workday calendar is the scheduler's, checked separately)."""
+        if self.weekdays is not None and day.weekday() not in self.weekdays:
+            return False
+        if self.monthdays is not None:
+            last = ((day.replace(day=28) + timedelta(days=4)).replace(day=1) - timedelta(days=1)).day
+            if not any(d == day.day or (d == -1 and day.day == last) for d in self.monthdays):
+                return False
+        return True
+
+
+def _weekdays(spec: str, text: str) -> tuple[int, ...]:
+    out: list[int] = []
+    for piece in spec.split(","):
+        lo, _, hi = piece.partition("-")
+        if lo not in WEEKDAYS or (hi and hi not in WEEKDAYS):
+            raise ValueError(f"{text!r}: weekdays are MON TUE WED THU FRI SAT SUN")
+        a, b = WEEKDAYS.index(lo), WEEKDAYS.index(hi or lo)
+        out += list(range(a, b + 1))
+    return tuple(sorted(set(out)))
 
 
 @dataclass(frozen=True)

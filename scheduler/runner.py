@@ -56,8 +56,14 @@ class Scheduler:
         for job in self.registry.jobs.values():
             if job.timetable is None:
                 continue
-            for t in job.timetable.times:
-                self._aps.add_job(self._fire, CronTrigger(hour=t.hour, minute=t.minute, timezone=self.tz),
+            tt = job.timetable
+            days: dict[str, str] = {}  # the trigger only wakes us; slot() decides (incl. "last day of month")
+            if tt.weekdays is not None:
+                days["day_of_week"] = ",".join(str(d) for d in tt.weekdays)
+            if tt.monthdays is not None:
+                days["day"] = ",".join("last" if d == -1 else str(d) for d in tt.monthdays)
+            for t in tt.times:
+                self._aps.add_job(self._fire, CronTrigger(hour=t.hour, minute=t.minute, timezone=self.tz, **days),
                                   args=[job.name], id=f"{job.name}@{t:%H%M}", coalesce=True, max_instances=1,
                                   misfire_grace_time=300, replace_existing=True)
         self._aps.start()
@@ -91,6 +97,8 @@ class Scheduler:
         """The slot a run at ``local`` belongs to, or None (not a workday, too early, past the cut-off)."""
         tt = job.timetable
         if tt is None or (tt.workdays_only and not self.workdays.is_workday(local.date())):
+            return None
+        if not tt.runs_on(local.date()):
             return None
         now = local.time().replace(tzinfo=None)
         past = [t for t in tt.times if t <= now]
