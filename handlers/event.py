@@ -39,7 +39,7 @@ class CardAction(BaseModel):
     card_id: str = Field(max_length=64)
     action: str = Field(max_length=64)
     value: str = Field("", max_length=500)
-    reply_token: str | None = Field(None, max_length=500)  # a single-use token to update the card in place (WeCom response_code, Feishu card token)
+    reply_token: str | None = Field(None, max_length=500)  # single-use token some platforms need to update the card in place
 
 
 class Event(BaseModel):

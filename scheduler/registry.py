@@ -49,9 +49,10 @@ class Timetable:
     monthdays: tuple[int, ...] | None = None
 
     @classmethod
-    def parse(cls, text: str, *, cutoff: time | None = None, workdays_only: bool = False) -> Timetable:
+    def parse(cls, text: str, *, cutoff: time | None = None, workdays_only: bool | None = None) -> Timetable:
         """``"08:45"`` (daily), ``"FRI 18:00"``, ``"MON,THU 09:00"``, ``"MON-FRI 08:45"``, ``"MONTHLY 1 09:00"``,
-        ``"MONTHLY -1 17:00"``; raises ValueError naming what it could not read."""
+        ``"MONTHLY -1 17:00"``; raises ValueError naming what it could not read. Daily slots skip
+        non-workdays by default; weekly and monthly ones run on their day unless told otherwise."""
         parts = text.strip().upper().split()
         try:
             at = time.fromisoformat(parts[-1])
@@ -59,7 +60,8 @@ class Timetable:
             raise ValueError(f"{text!r}: expected a time HH:MM at the end") from None
         head = parts[:-1]
         if not head:
-            return cls((at,), cutoff=cutoff, workdays_only=workdays_only)
+            return cls((at,), cutoff=cutoff, workdays_only=workdays_only is not False)
+        workdays_only = bool(workdays_only)
         if head[0] == "MONTHLY" and len(head) == 2:
             days = tuple(int(d) for d in head[1].split(","))
             if any(d == 0 or not -1 <= d <= 31 for d in days):
