@@ -192,7 +192,7 @@ class Inbox:
                 if event.kind != EventKind.enter:  # tell the person instead of failing silently
                     await outbox.enqueue(
                         s, key=f"in{inbox_id}:failed", platform=event.platform, recipient=event.sender,
-                        body={"text": GAVE_UP}, now=self.clock.now(),
+                        body=outbox.text_body(GAVE_UP), now=self.clock.now(),
                     )
         log.exception(
             "event handling failed",

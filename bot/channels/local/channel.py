@@ -27,6 +27,7 @@ from handlers.clock import Clock
 from handlers.event import CardAction, Event, EventKind, Location, Media
 from storage.db import Database
 from storage.models import Identity, InboxEvent, LocalChatMessage, OutboxMessage, Person
+from storage.outbox import CardBody, FileBody, ImageBody, TextBody, body_of
 from storage.upsert import insert_ignore
 
 PLATFORM = "local"
@@ -59,11 +60,18 @@ class _Press(_Inbound):
     value: str = Field("", max_length=500)
 
 
-def body_view(body: dict[str, Any]) -> dict[str, Any]:
-    """What the page shows for a message the bot sent: text, or a rendered card."""
-    if "card" in body:
-        return {"html": render_html(Card.from_dict(body["card"]))}
-    return {"text": body.get("text", "")}
+def body_view(raw: dict[str, Any]) -> dict[str, Any]:
+    """What the page shows for a message the bot sent: text, a rendered card, or a file's name."""
+    match body_of(raw):
+        case CardBody(card=card):
+            return {"html": render_html(Card.from_dict(card))}
+        case TextBody(text=text):
+            return {"text": text}
+        case ImageBody(image=f):
+            return {"text": f"🖼 {f.name or Path(f.path).name}"}
+        case FileBody(file=f):
+            return {"text": f"📄 {f.name or Path(f.path).name}"}
+    return {"text": ""}
 
 
 def _inbound_payload(event: Event, inbox_id: int | None) -> dict[str, Any]:

@@ -40,6 +40,7 @@ from handlers.clock import Clock
 from handlers.event import Event, EventKind
 from storage.db import Database
 from storage.models import Identity, OutboxMessage
+from storage.outbox import CardBody, FileBody, ImageBody, TextBody, body_of
 
 log = logging.getLogger("actionflow.wecom")
 
@@ -216,11 +217,19 @@ class WecomChannel(Channel):
     async def deliver(self, msg: OutboxMessage) -> Delivery:
         if msg.recipient in GROUP_RECIPIENTS:
             return await self._deliver_group(msg)
-        if "card" in msg.body:
-            return await self._send_card(msg.recipient, Card.from_dict(msg.body["card"]), msg.idempotency_key)
-        if "image" in msg.body:
-            return await self._send_image(msg)
-        pieces = numbered(str(msg.body.get("text", "")).strip() or "（空消息）")
+        match body_of(msg.body):
+            case CardBody(card=card):
+                return await self._send_card(msg.recipient, Card.from_dict(card), msg.idempotency_key)
+            case ImageBody(image=f):
+                return await self._send_media(msg, "image", f.path, f.name)
+            case FileBody(file=f):
+                return await self._send_media(msg, "file", f.path, f.name)
+            case TextBody(text=text):
+                return await self._send_text(msg, text)
+        raise ChannelError("unknown outbox body", retryable=False)
+
+    async def _send_text(self, msg: OutboxMessage, text: str) -> Delivery:
+        pieces = numbered(text.strip() or "（空消息）")
         for _ in pieces[1:]:  # each extra piece is one more message against the member's budget
             wait = self.limiter.reserve(msg.recipient, time.monotonic())
             if wait > 0:
@@ -232,18 +241,18 @@ class WecomChannel(Channel):
             msgid = msgid or data.get("msgid")
         return Delivery(message_id=msgid, refs={})
 
-    async def _send_image(self, msg: OutboxMessage) -> Delivery:
-        """``{"image": {"path", "name"}}`` (digest charts): upload once per outbox row, then send by media_id.
-        The media_id is remembered per row, so a retry is an identical request that duplicate check drops."""
-        spec = msg.body["image"]
+    async def _send_media(self, msg: OutboxMessage, kind: str, path_s: str, name: str) -> Delivery:
+        """Images (digest charts) and files: upload once per outbox row, then send by media_id. The
+        media_id is remembered per row, so a retry is an identical request that duplicate check drops."""
         media_id = self._uploaded.get(msg.idempotency_key)
         if media_id is None:
-            path = Path(str(spec["path"]))
+            path = Path(path_s)
             content = await asyncio.to_thread(path.read_bytes)
-            mime = "image/png" if path.suffix.lower() == ".png" else "image/jpeg"
-            media_id = await self.client.media_upload("image", str(spec.get("name") or path.name), content, mime)
+            mime = ("image/png" if path.suffix.lower() == ".png" else "image/jpeg") if kind == "image" \
+                else "application/octet-stream"
+            media_id = await self.client.media_upload(kind, name or path.name, content, mime)
             self._uploaded[msg.idempotency_key] = media_id
-        data = await self.client.send({"touser": msg.recipient, "msgtype": "image", "image": {"media_id": media_id},
+        data = await self.client.send({"touser": msg.recipient, "msgtype": kind, kind: {"media_id": media_id},
                                        **self._dup()})
         return Delivery(message_id=data.get("msgid"), refs={})
 
@@ -259,7 +268,10 @@ class WecomChannel(Channel):
 
     async def update_card(self, msg: OutboxMessage, refs: dict[str, Any]) -> Delivery:
         """Replace the card in place with the stored response_code (single use); a fresh card otherwise."""
-        card = Card.from_dict(msg.body["card"])
+        body = body_of(msg.body)
+        if not isinstance(body, CardBody):
+            raise ChannelError("a card update without a card", retryable=False)
+        card = Card.from_dict(body.card)
         code = refs.get("reply_token")
         if msg.recipient not in GROUP_RECIPIENTS and code and refs.get("card_type") in INTERACTIVE:
             tc = self._render(card, str(refs.get("task_id") or task_id_for(msg.idempotency_key)))
@@ -280,11 +292,14 @@ class WecomChannel(Channel):
         await self.client.recall(msgid)
 
     async def _deliver_group(self, msg: OutboxMessage) -> Delivery:
-        if "card" in msg.body:
-            text = render_markdown(Card.from_dict(msg.body["card"]))
+        body = body_of(msg.body)
+        if isinstance(body, CardBody):
+            text = render_markdown(Card.from_dict(body.card))
             pieces, kind = split_utf8(text, MARKDOWN_MAX_BYTES), "markdown"
+        elif isinstance(body, TextBody):
+            pieces, kind = split_utf8(body.text or "（空消息）"), "text"
         else:
-            pieces, kind = split_utf8(str(msg.body.get("text", "")) or "（空消息）"), "text"
+            raise ChannelError("group messages carry text or cards only", retryable=False)
         msgid = None
         for piece in pieces:
             msgid = msgid or await self.groups.send(msg.recipient, kind, piece)
