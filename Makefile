@@ -24,12 +24,13 @@ run: $(STAMP) config.yaml
 
 # Debian's Chromium drives the browser tests; ffmpeg converts voice (AMR/Opus → WAV).
 system-deps:
-	@if ! command -v chromium >/dev/null || ! command -v ffmpeg >/dev/null; then \
-		$(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq chromium ffmpeg; \
+	@if ! command -v chromium >/dev/null || ! command -v ffmpeg >/dev/null || ! fc-list :lang=zh 2>/dev/null | grep -q .; then \
+		$(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq chromium ffmpeg fonts-noto-cjk; \
 	fi
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .
+	$(VENV)/bin/mypy
 
 # pytest exits 5 when it collects no tests; make treats that as a failure like any other.
 test: $(STAMP) system-deps lint

@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import func, select
+from sqlmodel import col
 
 from bot.config import config_from_dict
 from bot.service import Service
@@ -127,7 +128,7 @@ async def morning(path: Path) -> tuple[float, int, int]:
         summary = await service.scheduler.run("morning_must_do", AT)
         elapsed = time.perf_counter() - t0
         async with service.db.session() as s:
-            rep_cards = (await s.execute(select(func.count()).select_from(Card).where(Card.kind == "must_do"))).scalar_one()
+            rep_cards = (await s.execute(select(func.count()).select_from(Card).where(col(Card.kind) == "must_do"))).scalar_one()
             queued = (await s.execute(select(func.count()).select_from(OutboxMessage))).scalar_one()
         if "失败" in summary:
             raise RuntimeError(summary)

@@ -8,6 +8,7 @@ from pathlib import Path
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
 
 from storage.models import Customer, Identity, Person, Role
 
@@ -104,7 +105,7 @@ async def import_people(session: AsyncSession, path: str | Path) -> ImportResult
 async def link_identity(session: AsyncSession, person: Person, platform: str, external_id: str) -> None:
     """Point (platform, external id) at ``person``, replacing an earlier owner of that id."""
     assert person.id is not None
-    q = select(Identity).where(Identity.platform == platform, Identity.external_id == external_id)
+    q = select(Identity).where(col(Identity.platform) == platform, col(Identity.external_id) == external_id)
     ident = (await session.execute(q)).scalar_one_or_none()
     if ident is None:
         session.add(Identity(platform=platform, external_id=external_id, person_id=person.id))

@@ -13,6 +13,7 @@ from collections.abc import Awaitable, Callable
 
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
 
 from handlers.clock import Clock
 from handlers.context import Context
@@ -21,7 +22,8 @@ from handlers.event import Event, EventKind
 from storage import outbox
 from storage.db import Database
 from storage.models import InboxEvent, InboxStatus
-from storage.upsert import insert_ignore_stmt
+from storage.upsert import changed, insert_ignore_stmt
+from storage.upsert import table as core_table
 
 log = logging.getLogger("actionflow.inbox")
 
@@ -65,7 +67,7 @@ class Inbox:
         Concurrent calls share one transaction (group commit): under load, one commit covers many
         events, which is what keeps the ack path close to a bare handler's speed.
         """
-        values = {
+        values: dict[str, object] = {
             "platform": event.platform, "event_id": event.event_id, "sender": event.sender,
             "kind": event.kind.value, "payload": event.model_dump(mode="json"), "status": InboxStatus.received,
             "attempts": 0, "received_at": self.clock.now(),
@@ -104,7 +106,7 @@ class Inbox:
         One multi-row INSERT … ON CONFLICT DO NOTHING RETURNING: the database itself says which rows
         were new, so there is no read-then-write race between nodes.
         """
-        table = InboxEvent.__table__
+        table = core_table(InboxEvent)
         fresh: dict[tuple[object, object], dict[str, object]] = {}
         for r in rows:
             fresh.setdefault((r["platform"], r["event_id"]), r)
@@ -120,11 +122,12 @@ class Inbox:
         async with self.db.session() as s:
             ids = (
                 await s.execute(
-                    select(InboxEvent.id).where(InboxEvent.status == InboxStatus.received).order_by(InboxEvent.id)
+                    select(col(InboxEvent.id)).where(col(InboxEvent.status) == InboxStatus.received).order_by(col(InboxEvent.id))
                 )
             ).scalars().all()
         for i in ids:
-            self._queue.put_nowait(i)
+            if i is not None:
+                self._queue.put_nowait(i)
         if ids:
             log.info("resuming unfinished events", extra={"count": len(ids)})
         self._tasks = [asyncio.create_task(self._work()) for _ in range(self._workers)]
@@ -165,10 +168,10 @@ class Inbox:
             async with self.db.write() as s:
                 claimed = await s.execute(
                     update(InboxEvent)
-                    .where(InboxEvent.id == inbox_id, InboxEvent.status == InboxStatus.received)
-                    .values(status=InboxStatus.done, handled_at=self.clock.now(), attempts=InboxEvent.attempts + 1)
+                    .where(col(InboxEvent.id) == inbox_id, col(InboxEvent.status) == InboxStatus.received)
+                    .values(status=InboxStatus.done, handled_at=self.clock.now(), attempts=col(InboxEvent.attempts) + 1)
                 )
-                if not claimed.rowcount:  # another worker or node got there first
+                if not changed(claimed):  # another worker or node got there first
                     return False
                 ctx = self.make_context(f"in{inbox_id}", s, None, event.platform)
                 await self.dispatcher.handle(ctx, event, inbox_id)

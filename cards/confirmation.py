@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 
-from cards.model import Button, Card, Fact, Input, Style
+from cards.model import Button, Card, Color, Fact, Input, Style
 
 TYPE_LABELS: dict[str, str] = {
     "visit": "拜访",
@@ -129,6 +129,6 @@ def build_confirmation(v: ConfirmationView) -> Card:
         if v.low_confidence:
             subtitle = "没有完全看懂，请核对后确认"
     note = v.problem
-    color = "yellow" if (v.low_confidence or v.problem) else "blue"
+    color: Color = "yellow" if (v.low_confidence or v.problem) else "blue"
     return Card(kind="confirmation", title="📝 动作记录待确认", color=color, subtitle=subtitle,
                 facts=facts, lines=lines, buttons=buttons, inputs=inputs, note=note)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date
 
-from cards.model import Button, Card, Input
+from cards.model import Button, Card, Color, Input
 
 WEEKDAYS = "一二三四五六日"
 SOURCE_LABELS = {
@@ -58,6 +58,7 @@ def build_must_do(v: MustDoView) -> Card:
         Button(f"done:{i.id}", f"完成 {n}. {short(i.title.split('：')[0], 10)}", "primary", "done")
         for n, i in enumerate(chosen, 1) if i.status == "open"
     ]
+    color: Color
     if red:
         color, title, note = "red", f"🔴 今日{v.count}件必做：{red}件未完成", "未完成的事项已转给主管填写原因"
     elif done == len(chosen) and chosen:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date
 
-from cards.model import Card, Fact
+from cards.model import Card, Color, Fact
 from cards.must_do import day_label
 
 
@@ -52,6 +52,6 @@ def build_team_board(v: BoardView) -> Card:
     if escalated:
         facts.append(Fact("原因逾期", f"{escalated}件"))
         note = f"⚠ {escalated}件红灯未在截止时间前填写原因" + (f"，已上报{v.escalated_to}" if v.escalated_to else "")
-    color = "red" if escalated else ("yellow" if any(r.red for r in v.reps) else "blue")
+    color: Color = "red" if escalated else ("yellow" if any(r.red for r in v.reps) else "blue")
     return Card(kind="team_board", title=f"📋 团队今日必做 · {day_label(v.day)}", color=color,
                 subtitle=f"{v.supervisor_name}的团队", facts=facts, lines=lines, note=note)

@@ -11,6 +11,7 @@ from datetime import date
 from typing import Literal
 
 from sqlalchemy import select
+from sqlmodel import col
 
 from cards.actions import CardAction, Value
 from cards.confirmation import ConfirmationView, build_confirmation, fmt_money
@@ -46,7 +47,7 @@ async def capture_text(ctx: Context, person: Person, event: Event, inbox_id: int
     ctx.session.add(record)
     await ctx.session.flush()
     low = u.confidence < ctx.settings.confidence_threshold or u.customer_id is None
-    view = {"mode": "ask" if low else "summary", "candidates": u.customer_candidates, "low": low}
+    view: dict[str, object] = {"mode": "ask" if low else "summary", "candidates": u.customer_candidates, "low": low}
     card = await confirmation_card(ctx, record, view)
     await ctx.send_card(card, person_id=_id(person), subject={"record_id": record.id}, view=view)
     return record
@@ -90,8 +91,8 @@ async def _candidates(ctx: Context, record: ActionRecord, ids: list[str]) -> lis
             out.append((c.id, c.name))
     q = (
         select(Customer)
-        .where(Customer.owner_id == record.rep_id)
-        .order_by(Customer.last_action_at.desc().nullslast(), Customer.id)
+        .where(col(Customer.owner_id) == record.rep_id)
+        .order_by(col(Customer.last_action_at).desc().nullslast(), col(Customer.id))
         .limit(CANDIDATE_LIMIT)
     )
     for c in (await ctx.session.execute(q)).scalars():
@@ -106,9 +107,9 @@ async def _autofill(ctx: Context, record: ActionRecord) -> list[Fact]:
         return []
     q = (
         select(ActionRecord)
-        .where(ActionRecord.customer_id == record.customer_id, ActionRecord.id != record.id,
-               ActionRecord.status != RecordStatus.rejected)
-        .order_by(ActionRecord.created_at.desc())
+        .where(col(ActionRecord.customer_id) == record.customer_id, col(ActionRecord.id) != record.id,
+               col(ActionRecord.status) != RecordStatus.rejected)
+        .order_by(col(ActionRecord.created_at).desc())
         .limit(50)
     )
     history = (await ctx.session.execute(q)).scalars().all()
@@ -216,11 +217,16 @@ async def on_confirmation_action(ctx: Context, row: CardRow, presser: Person, ac
             record.customer_id = cid
             view["mode"] = back
         case NextTouch(day=raw) | NextTouchTyped(value=raw):
-            parsed = _parse_day(raw)
-            if parsed is False or (parsed and not 0 <= (parsed - ctx.today()).days <= MAX_NEXT_TOUCH_DAYS):
+            try:
+                parsed = _parse_day(raw)
+            except ValueError:
+                parsed, valid = None, False
+            else:
+                valid = parsed is None or 0 <= (parsed - ctx.today()).days <= MAX_NEXT_TOUCH_DAYS
+            if not valid:
                 problem = "日期不对：请选今天起一年内的日期"
             else:
-                record.next_touch = parsed or None
+                record.next_touch = parsed
                 view["mode"] = back
     row.view = view
     ctx.session.add(record)
@@ -257,13 +263,9 @@ def _quoted(u: Understanding, text: str) -> int | None:
     return amounts[0] if amounts else None
 
 
-def _parse_day(value: str) -> date | None | bool:
-    if value == "none":
-        return None
-    try:
-        return date.fromisoformat(value)
-    except ValueError:
-        return False
+def _parse_day(value: str) -> date | None:
+    """'none' clears the date; anything else must be an ISO day (ValueError otherwise)."""
+    return None if value == "none" else date.fromisoformat(value)
 
 
 def _id(obj: Person | ActionRecord) -> int:

@@ -15,6 +15,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
 
 from cards.model import Card
 from handlers.clock import Clock
@@ -98,8 +99,8 @@ class Context:
         found: dict[int, dict[str, str]] = {}
         for i in range(0, len(person_ids), 500):
             rows = await self.session.execute(
-                select(Identity.person_id, Identity.platform, Identity.external_id)
-                .where(Identity.person_id.in_(person_ids[i:i + 500])))  # type: ignore[attr-defined]
+                select(col(Identity.person_id), col(Identity.platform), col(Identity.external_id))
+                .where(col(Identity.person_id).in_(person_ids[i:i + 500])))
             for pid, platform, external in rows.all():
                 found.setdefault(pid, {})[platform] = external
         order = ([self.platform] if self.platform else []) + list(self.settings.platforms)
@@ -171,7 +172,7 @@ class Context:
     async def _recipient_of(self, row: CardRow) -> str:
         ident = (
             await self.session.execute(
-                select(Identity).where(Identity.person_id == row.audience_id, Identity.platform == row.platform)
+                select(Identity).where(col(Identity.person_id) == row.audience_id, col(Identity.platform) == row.platform)
             )
         ).scalar_one()
         return ident.external_id

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
 
 from handlers.understanding import Customer as DirCustomer
 from handlers.understanding import Directory
@@ -18,7 +19,7 @@ class DirectoryCache:
         self._directory: Directory | None = None
 
     async def get(self, session: AsyncSession) -> Directory:
-        version = tuple((await session.execute(select(func.count(), func.max(Customer.created_at)))).one())
+        version = tuple((await session.execute(select(func.count(), func.max(col(Customer.created_at))))).one())
         if self._directory is None or version != self._version:
             rows = (await session.execute(select(Customer))).scalars().all()
             self._directory = Directory(

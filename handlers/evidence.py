@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from sqlalchemy import select
+from sqlmodel import col
 
 from handlers.clock import day_bounds
 from handlers.context import Context
@@ -18,8 +19,8 @@ async def latest_record_today(ctx: Context, rep_id: int) -> ActionRecord | None:
     start, end = day_bounds(ctx.today(), ctx.settings.tz)
     q = (
         select(ActionRecord)
-        .where(ActionRecord.rep_id == rep_id, ActionRecord.created_at >= start, ActionRecord.created_at < end)
-        .order_by(ActionRecord.created_at.desc(), ActionRecord.id.desc())
+        .where(col(ActionRecord.rep_id) == rep_id, col(ActionRecord.created_at) >= start, col(ActionRecord.created_at) < end)
+        .order_by(col(ActionRecord.created_at).desc(), col(ActionRecord.id).desc())
         .limit(1)
     )
     return (await ctx.session.execute(q)).scalar_one_or_none()

@@ -15,6 +15,7 @@ from datetime import date, timedelta
 from typing import Any, Literal
 
 from sqlalchemy import func, insert, select
+from sqlmodel import col
 
 from cards.actions import CardAction, Value
 from cards.confirmation import TYPE_LABELS
@@ -61,7 +62,7 @@ async def propose_many(ctx: Context, rules: Rules, rep_ids: list[int]) -> dict[i
     items, then touches planned for today; one proposal per customer, at most ``must_do_proposals``."""
     today, now = ctx.today(), ctx.now()
     stale_before = now - timedelta(hours=rules.stale_lead_hours)
-    q = customers_with_latest().where(Customer.owner_id.in_(rep_ids)).order_by(Customer.owner_id, Customer.id)
+    q = customers_with_latest().where(col(Customer.owner_id).in_(rep_ids)).order_by(col(Customer.owner_id), col(Customer.id))
     by_rep: dict[int, tuple[list[Any], list[Any], list[Any]]] = {r: ([], [], []) for r in rep_ids}
     for cid, name, aliases, owner, stage, created, last_at, blocked, rec_id, next_touch, rtype in (
         await ctx.session.execute(q)
@@ -120,7 +121,7 @@ async def send_mornings(ctx: Context, rules: Rules, key_prefixes: dict[int, str]
     ``<prefix>:1`` — but one multi-row insert per table instead of several round trips per rep."""
     today, now = ctx.today(), ctx.now()
     reps = {p.id: p for p in (await ctx.session.execute(
-        select(Person).where(Person.id.in_(list(key_prefixes)), Person.active.is_(True)))).scalars()}
+        select(Person).where(col(Person.id).in_(list(key_prefixes)), col(Person.active).is_(True)))).scalars()}
     routes = await ctx.routes([i for i in reps if i is not None])
     for rep_id in reps:
         if rep_id not in routes:
@@ -135,8 +136,8 @@ async def send_mornings(ctx: Context, rules: Rules, key_prefixes: dict[int, str]
             for r in rep_ids for n, p in enumerate(proposals[r], 1)]
     ids: dict[tuple[int, int], int] = {}
     if rows:
-        got = await ctx.session.execute(insert(MustDo).returning(MustDo.id, MustDo.rep_id, MustDo.rank), rows)
-        ids = {(rep, rank): i for i, rep, rank in got}
+        got = await ctx.session.execute(insert(MustDo).returning(col(MustDo.id), col(MustDo.rep_id), col(MustDo.rank)), rows)
+        ids = {(rep, rank): i for i, rep, rank in got if i is not None}
     subject_count = rules.must_do_count
     outgoing = []
     for r in rep_ids:
@@ -149,15 +150,15 @@ async def send_mornings(ctx: Context, rules: Rules, key_prefixes: dict[int, str]
 
 
 async def morning_reps(ctx: Context) -> list[int]:
-    q = select(Person.id).where(Person.role == Role.rep, Person.active.is_(True)).order_by(Person.id)
+    q = select(col(Person.id)).where(col(Person.role) == Role.rep, col(Person.active).is_(True)).order_by(col(Person.id))
     return [i for i in (await ctx.session.execute(q)).scalars() if i is not None]
 
 
 async def board_supervisors(ctx: Context) -> list[int]:
     """People with at least one active rep reporting directly to them."""
-    q = (select(Person.supervisor_id).where(Person.role == Role.rep, Person.active.is_(True),
-                                            Person.supervisor_id.is_not(None))
-         .distinct().order_by(Person.supervisor_id))
+    q = (select(col(Person.supervisor_id)).where(col(Person.role) == Role.rep, col(Person.active).is_(True),
+                                            col(Person.supervisor_id).is_not(None))
+         .distinct().order_by(col(Person.supervisor_id)))
     return [i for i in (await ctx.session.execute(q)).scalars() if i is not None]
 
 
@@ -179,12 +180,12 @@ async def send_board(ctx: Context, rules: Rules, supervisor_id: int) -> int:
 
 async def board_card(ctx: Context, sup: Person, day: date, count: int) -> Card:
     reps = (await ctx.session.execute(
-        select(Person).where(Person.supervisor_id == sup.id, Person.role == Role.rep, Person.active.is_(True))
-        .order_by(Person.id)
+        select(Person).where(col(Person.supervisor_id) == sup.id, col(Person.role) == Role.rep, col(Person.active).is_(True))
+        .order_by(col(Person.id))
     )).scalars().all()
     rep_ids = [r.id for r in reps]
     items = (await ctx.session.execute(
-        select(MustDo).where(MustDo.rep_id.in_(rep_ids), MustDo.local_date == day, MustDo.chosen.is_(True))
+        select(MustDo).where(col(MustDo.rep_id).in_(rep_ids), col(MustDo.local_date) == day, col(MustDo.chosen).is_(True))
     )).scalars().all()
     progress = []
     for r in reps:
@@ -219,7 +220,7 @@ def _item(i: MustDo) -> MustDoItem:
 
 
 async def _items(ctx: Context, rep_id: int, day: date) -> list[MustDo]:
-    q = select(MustDo).where(MustDo.rep_id == rep_id, MustDo.local_date == day).order_by(MustDo.rank)
+    q = select(MustDo).where(col(MustDo.rep_id) == rep_id, col(MustDo.local_date) == day).order_by(col(MustDo.rank))
     return list((await ctx.session.execute(q)).scalars())
 
 
@@ -319,8 +320,8 @@ async def record_confirmed(ctx: Context, event: RecordConfirmed) -> None:
     record = await ctx.session.get(ActionRecord, event.record_id)
     assert record is not None
     items = (await ctx.session.execute(
-        select(MustDo).where(MustDo.customer_id == record.customer_id, MustDo.local_date == today,
-                             MustDo.rep_id == record.rep_id, MustDo.status == MustDoStatus.open)
+        select(MustDo).where(col(MustDo.customer_id) == record.customer_id, col(MustDo.local_date) == today,
+                             col(MustDo.rep_id) == record.rep_id, col(MustDo.status) == MustDoStatus.open)
     )).scalars().all()
     for i in items:
         i.status = MustDoStatus.done
@@ -338,7 +339,7 @@ async def record_confirmed(ctx: Context, event: RecordConfirmed) -> None:
 
 # ---- the end of the day ------------------------------------------------------------------------
 async def reps_with_items(ctx: Context) -> list[int]:
-    q = select(MustDo.rep_id).where(MustDo.local_date == ctx.today()).distinct().order_by(MustDo.rep_id)
+    q = select(col(MustDo.rep_id)).where(col(MustDo.local_date) == ctx.today()).distinct().order_by(col(MustDo.rep_id))
     return list((await ctx.session.execute(q)).scalars())
 
 
@@ -370,9 +371,9 @@ async def close_day(ctx: Context, rules: Rules, rep_id: int) -> list[MustDo]:
 
 async def done_count(ctx: Context, day: date) -> tuple[int, int]:
     """(done, chosen) across the org for a day: the job summary line."""
-    q = select(func.count()).select_from(MustDo).where(MustDo.local_date == day, MustDo.chosen.is_(True))
+    q = select(func.count()).select_from(MustDo).where(col(MustDo.local_date) == day, col(MustDo.chosen).is_(True))
     chosen = (await ctx.session.execute(q)).scalar_one()
-    done = (await ctx.session.execute(q.where(MustDo.status == MustDoStatus.done))).scalar_one()
+    done = (await ctx.session.execute(q.where(col(MustDo.status) == MustDoStatus.done))).scalar_one()
     return int(done), int(chosen)
 
 

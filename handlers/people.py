@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
 
 from storage.models import Identity, Person
 
@@ -18,8 +19,8 @@ def refusal(who: str) -> str:
 async def resolve(session: AsyncSession, platform: str, external_id: str) -> Person | None:
     q = (
         select(Person)
-        .join(Identity, Identity.person_id == Person.id)
-        .where(Identity.platform == platform, Identity.external_id == external_id, Person.active.is_(True))
+        .join(Identity, col(Identity.person_id) == col(Person.id))
+        .where(col(Identity.platform) == platform, col(Identity.external_id) == external_id, col(Person.active).is_(True))
     )
     return (await session.execute(q)).scalar_one_or_none()
 

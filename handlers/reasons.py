@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
 from sqlalchemy import select
+from sqlmodel import col
 
 from cards.actions import CardAction, Value
 from cards.model import Card
@@ -56,7 +57,7 @@ async def reason_card(ctx: Context, subject: dict[str, object], problem: str = "
     day = date.fromisoformat(str(subject["date"]))
     deadline = str(subject.get("deadline", "17:00"))
     ids = [int(i) for i in subject.get("item_ids", [])]  # type: ignore[attr-defined]
-    rows = {i.id: i for i in (await ctx.session.execute(select(MustDo).where(MustDo.id.in_(ids)))).scalars()}
+    rows = {i.id: i for i in (await ctx.session.execute(select(MustDo).where(col(MustDo.id).in_(ids)))).scalars()}
     cutoff = _deadline(day, deadline, ctx)
     items = []
     for i in (rows[k] for k in ids if k in rows):
@@ -149,7 +150,7 @@ async def escalate(ctx: Context, card_id: str) -> int:
         return 0
     ids = [int(i) for i in row.subject.get("item_ids", [])]
     open_items = (await ctx.session.execute(
-        select(MustDo).where(MustDo.id.in_(ids), MustDo.reason.is_(None), MustDo.escalated_at.is_(None))
+        select(MustDo).where(col(MustDo.id).in_(ids), col(MustDo.reason).is_(None), col(MustDo.escalated_at).is_(None))
     )).scalars().all()
     if not open_items:
         return 0

@@ -13,6 +13,7 @@ from typing import Any, Protocol
 from sqlalchemy import Select, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.selectable import ScalarSelect
+from sqlmodel import col
 
 from handlers.people import supervisor_chain
 from storage.models import ActionRecord, Customer, Person, RecordStatus
@@ -54,34 +55,34 @@ async def direct_supervisor(session: AsyncSession, person_id: int) -> Person | N
 async def cards_of(session: AsyncSession, kind: str, audience_id: int | None = None,
                    since: datetime | None = None) -> list[CardRow]:
     """Card rows of one kind (optionally for one person, created since a moment), oldest first."""
-    q = select(CardRow).where(CardRow.kind == kind)
+    q = select(CardRow).where(col(CardRow.kind) == kind)
     if audience_id is not None:
-        q = q.where(CardRow.audience_id == audience_id)
+        q = q.where(col(CardRow.audience_id) == audience_id)
     if since is not None:
-        q = q.where(CardRow.created_at >= since)
-    return list((await session.execute(q.order_by(CardRow.created_at, CardRow.id))).scalars())
+        q = q.where(col(CardRow.created_at) >= since)
+    return list((await session.execute(q.order_by(col(CardRow.created_at), col(CardRow.id)))).scalars())
 
 
 def latest_record_id() -> ScalarSelect[Any]:
     """Correlated scalar subquery: the id of the customer's newest real record."""
     return (
-        select(ActionRecord.id)
-        .where(ActionRecord.customer_id == Customer.id, ActionRecord.status.in_(REAL))
-        .order_by(ActionRecord.created_at.desc())
+        select(col(ActionRecord.id))
+        .where(col(ActionRecord.customer_id) == col(Customer.id), col(ActionRecord.status).in_(REAL))
+        .order_by(col(ActionRecord.created_at).desc())
         .limit(1)
         .correlate(Customer)
         .scalar_subquery()
     )
 
 
-def customers_with_latest() -> Select[Any]:
+def customers_with_latest() -> Select[*tuple[Any, ...]]:
     """Customers joined to their newest real record (if any); callers add the WHERE."""
     return (
-        select(Customer.id, Customer.name, Customer.aliases, Customer.owner_id, Customer.stage, Customer.created_at,
-               Customer.last_action_at, Customer.block_reason, ActionRecord.id, ActionRecord.next_touch,
-               ActionRecord.type)
+        select(col(Customer.id), col(Customer.name), col(Customer.aliases), col(Customer.owner_id), col(Customer.stage), col(Customer.created_at),
+               col(Customer.last_action_at), col(Customer.block_reason), col(ActionRecord.id), col(ActionRecord.next_touch),
+               col(ActionRecord.type))
         .select_from(Customer)
-        .outerjoin(ActionRecord, ActionRecord.id == latest_record_id())
+        .outerjoin(ActionRecord, col(ActionRecord.id) == latest_record_id())
     )
 
 

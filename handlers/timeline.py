@@ -10,6 +10,7 @@ import re
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
+from sqlmodel import col
 
 from cards.confirmation import TYPE_LABELS
 from handlers.context import Context
@@ -42,8 +43,8 @@ async def answer(ctx: Context, person: Person, event: Event, m: re.Match[str]) -
         return False  # not a customer: let capture read it
     assert person.id is not None
     records = (await ctx.session.execute(
-        select(ActionRecord).where(ActionRecord.customer_id == customer.id, ActionRecord.status.in_(REAL))  # type: ignore[attr-defined]
-        .order_by(ActionRecord.created_at.desc()).limit(LIMIT))).scalars().all()
+        select(ActionRecord).where(col(ActionRecord.customer_id) == customer.id, col(ActionRecord.status).in_(REAL))
+        .order_by(col(ActionRecord.created_at).desc()).limit(LIMIT))).scalars().all()
     tz = ZoneInfo(ctx.settings.timezone)
     lines = [f"📋 {customer.name}（{customer.stage}）最近进展："]
     if not records:

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import select, update
+from sqlmodel import col
 
 from cards.actions import CardAction, Value
 from cards.model import Fact
@@ -38,7 +39,7 @@ async def scan(ctx: Context, rules: Rules, calendar: Calendar) -> int:
     stale_before = now - timedelta(hours=rules.stale_lead_hours)
     first_before = now - timedelta(hours=rules.first_contact_hours)
     new_after = now - timedelta(days=rules.first_contact_window_days)
-    q = customers_with_latest().where(Customer.owner_id.is_not(None), Customer.block_reason.is_(None))
+    q = customers_with_latest().where(col(Customer.owner_id).is_not(None), col(Customer.block_reason).is_(None))
     sent = 0
     chains: dict[int, list[Person]] = {}
     for cid, name, aliases, owner_id, stage, created, last_at, _blocked, rec_id, next_touch, _t in (
@@ -112,16 +113,16 @@ def _local(ctx: Context, at: datetime) -> str:
 
 
 async def _open_stale(ctx: Context, customer_id: str, person: Person) -> bool:
-    q = select(WarningRecord.id).where(
-        WarningRecord.customer_id == customer_id, WarningRecord.kind == "stale_lead",
-        WarningRecord.audience_id == person.id, WarningRecord.status == WarningStatus.open).limit(1)
+    q = select(col(WarningRecord.id)).where(
+        col(WarningRecord.customer_id) == customer_id, col(WarningRecord.kind) == "stale_lead",
+        col(WarningRecord.audience_id) == person.id, col(WarningRecord.status) == WarningStatus.open).limit(1)
     return (await ctx.session.execute(q)).first() is not None
 
 
 async def _people_named(ctx: Context, names: tuple[str, ...]) -> list[Person]:
     if not names:
         return []
-    q = select(Person).where(Person.name.in_(names), Person.active.is_(True)).order_by(Person.id)
+    q = select(Person).where(col(Person.name).in_(names), col(Person.active).is_(True)).order_by(col(Person.id))
     return list((await ctx.session.execute(q)).scalars())
 
 
@@ -168,8 +169,8 @@ async def clear_for_customer(ctx: Context, customer_id: str) -> None:
         customer.blocked_by = None
         customer.blocked_at = None
     rows = (await ctx.session.execute(
-        select(WarningRecord).where(WarningRecord.customer_id == customer_id,
-                                    WarningRecord.status.in_([WarningStatus.open, WarningStatus.blocked]))
+        select(WarningRecord).where(col(WarningRecord.customer_id) == customer_id,
+                                    col(WarningRecord.status).in_([WarningStatus.open, WarningStatus.blocked]))
     )).scalars().all()
     for w in rows:
         w.status = WarningStatus.cleared
@@ -218,8 +219,8 @@ async def on_action(ctx: Context, row: CardRow, presser: Person, action: Block) 
     customer.block_reason, customer.block_note = code, note
     customer.blocked_by, customer.blocked_at = presser.id, ctx.now()
     rows = (await ctx.session.execute(
-        select(WarningRecord).where(WarningRecord.customer_id == w.customer_id,
-                                    WarningRecord.status == WarningStatus.open)
+        select(WarningRecord).where(col(WarningRecord.customer_id) == w.customer_id,
+                                    col(WarningRecord.status) == WarningStatus.open)
     )).scalars().all()
     for r in rows:
         r.status = WarningStatus.blocked

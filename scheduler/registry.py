@@ -17,6 +17,7 @@ from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
 
 from handlers.context import Context
 from storage.models import JobRun
@@ -141,8 +142,8 @@ async def claim_many(session: AsyncSession, job: str, local_date: date, scopes: 
     await session.execute(insert_ignore_stmt(dialect, JobRun), [
         {"job": job, "local_date": local_date, "scope": s, "status": "done", "started_at": now, "finished_at": now,
          "detail": {"run": token}} for s in scopes])
-    got = await session.execute(select(JobRun.scope, JobRun.detail).where(
-        JobRun.job == job, JobRun.local_date == local_date, JobRun.scope.in_(scopes)))
+    got = await session.execute(select(col(JobRun.scope), col(JobRun.detail)).where(
+        col(JobRun.job) == job, col(JobRun.local_date) == local_date, col(JobRun.scope).in_(scopes)))
     ours = {scope for scope, detail in got if (detail or {}).get("run") == token}
     return [s for s in scopes if s in ours]
 

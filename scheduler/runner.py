@@ -18,6 +18,7 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.cron import CronTrigger
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
 
 from handlers.clock import Clock, FixedClock
 from handlers.context import Context
@@ -203,5 +204,5 @@ class Scheduler:
 
     async def _finished(self, name: str, day: date, scope: str) -> bool:
         async with self.db.session() as s:
-            q = select(JobRun.id).where(JobRun.job == name, JobRun.local_date == day, JobRun.scope == scope)
+            q = select(col(JobRun.id)).where(col(JobRun.job) == name, col(JobRun.local_date) == day, col(JobRun.scope) == scope)
             return (await s.execute(q)).first() is not None

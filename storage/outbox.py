@@ -14,9 +14,10 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, Field, TypeAdapter
 from sqlalchemy import or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
 
 from storage.models import OutboxMessage, OutboxStatus
-from storage.upsert import insert_ignore, insert_ignore_stmt
+from storage.upsert import changed, insert_ignore, insert_ignore_stmt
 
 
 # ---- what a message carries ----------------------------------------------------------------------
@@ -124,7 +125,7 @@ async def enqueue_many(session: AsyncSession, messages: Sequence[Outgoing], *, n
                       person_id=m.person_id, op=m.op, card_id=m.card_id)
         return
     dialect = session.bind.dialect.name if session.bind is not None else "sqlite"
-    await session.execute(insert_ignore_stmt(dialect, OutboxMessage.__table__), [
+    await session.execute(insert_ignore_stmt(dialect, OutboxMessage), [
         dict(idempotency_key=m.key, platform=m.platform, recipient=m.recipient, person_id=m.person_id, op=m.op,
              card_id=m.card_id, body=m.body, status=OutboxStatus.pending, attempts=0, next_attempt_at=DUE_NOW,
              created_at=now) for m in messages])
@@ -135,10 +136,10 @@ async def due(session: AsyncSession, now: datetime, limit: int = 200) -> Sequenc
     q = (
         select(OutboxMessage)
         .where(
-            or_(OutboxMessage.status == OutboxStatus.pending, OutboxMessage.status == OutboxStatus.sending),
-            OutboxMessage.next_attempt_at <= now,
+            or_(col(OutboxMessage.status) == OutboxStatus.pending, col(OutboxMessage.status) == OutboxStatus.sending),
+            col(OutboxMessage.next_attempt_at) <= now,
         )
-        .order_by(OutboxMessage.id)
+        .order_by(col(OutboxMessage.id))
         .limit(limit)
     )
     return (await session.execute(q)).scalars().all()
@@ -149,9 +150,9 @@ async def claim(session: AsyncSession, msg: OutboxMessage, now: datetime, lease_
     res = await session.execute(
         update(OutboxMessage)
         .where(
-            OutboxMessage.id == msg.id,
-            OutboxMessage.attempts == msg.attempts,
-            OutboxMessage.status.in_([OutboxStatus.pending, OutboxStatus.sending]),
+            col(OutboxMessage.id) == msg.id,
+            col(OutboxMessage.attempts) == msg.attempts,
+            col(OutboxMessage.status).in_([OutboxStatus.pending, OutboxStatus.sending]),
         )
         .values(
             status=OutboxStatus.sending,
@@ -159,13 +160,13 @@ async def claim(session: AsyncSession, msg: OutboxMessage, now: datetime, lease_
             next_attempt_at=now + timedelta(seconds=lease_s),
         )
     )
-    return bool(res.rowcount)
+    return bool(changed(res))
 
 
 async def mark_sent(session: AsyncSession, msg_id: int, now: datetime, platform_message_id: str | None) -> None:
     await session.execute(
         update(OutboxMessage)
-        .where(OutboxMessage.id == msg_id)
+        .where(col(OutboxMessage.id) == msg_id)
         .values(status=OutboxStatus.sent, sent_at=now, platform_message_id=platform_message_id, last_error=None)
     )
 
@@ -173,7 +174,7 @@ async def mark_sent(session: AsyncSession, msg_id: int, now: datetime, platform_
 async def mark_retry(session: AsyncSession, msg_id: int, at: datetime, error: str, failed: bool) -> None:
     await session.execute(
         update(OutboxMessage)
-        .where(OutboxMessage.id == msg_id)
+        .where(col(OutboxMessage.id) == msg_id)
         .values(
             status=OutboxStatus.failed if failed else OutboxStatus.pending,
             next_attempt_at=at,
@@ -184,4 +185,4 @@ async def mark_retry(session: AsyncSession, msg_id: int, at: datetime, error: st
 
 async def defer(session: AsyncSession, msg_id: int, at: datetime) -> None:
     """Push a message back before claiming it (rate limit reached, its card not yet sent)."""
-    await session.execute(update(OutboxMessage).where(OutboxMessage.id == msg_id).values(next_attempt_at=at))
+    await session.execute(update(OutboxMessage).where(col(OutboxMessage.id) == msg_id).values(next_attempt_at=at))

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
+from sqlalchemy import CursorResult, Result, Table
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -20,4 +21,14 @@ async def insert_ignore(session: AsyncSession, model: Any, values: dict[str, Any
     """True when the row was inserted, False when a unique key already held it."""
     dialect = session.bind.dialect.name if session.bind is not None else "sqlite"
     result = await session.execute(insert_ignore_stmt(dialect, model, values))
-    return bool(result.rowcount)  # type: ignore[attr-defined]
+    return bool(changed(result))
+
+
+def changed(result: Result[Any]) -> int:
+    """Rows an UPDATE/INSERT touched: how a conditional write learns whether it won."""
+    return cast(CursorResult[Any], result).rowcount
+
+
+def table(model: Any) -> Table:
+    """The Core table behind a SQLModel class (for multi-row statements and RETURNING)."""
+    return cast(Table, model.__table__)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 from abc import ABC, abstractmethod
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
 from zoneinfo import ZoneInfo
@@ -157,7 +157,7 @@ class ChannelDeps:
         return self.cfg.org.tz
 
 
-Doctor = Callable[["Config"], Awaitable[tuple[bool, list[str]]]]
+Doctor = Callable[["Config"], Coroutine[Any, Any, tuple[bool, list[str]]]]
 
 
 @dataclass(frozen=True)

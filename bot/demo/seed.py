@@ -10,6 +10,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
 
 from bot.importers import import_customers, link_identity
 from storage.models import ActionRecord, ActionType, Contact, Customer, Person, RecordStatus, Role
@@ -59,12 +60,12 @@ async def seed_demo(session: AsyncSession, now: datetime, tz: ZoneInfo, seed: in
         await link_identity(session, p, "local", str(p.id))
     reps = [p for p in people.values() if p.role == Role.rep]
     await import_customers(session, CUSTOMERS_CSV, owner_ids=[r.id for r in reps if r.id is not None])
-    customers = list((await session.execute(select(Customer).order_by(Customer.id))).scalars())
+    customers = list((await session.execute(select(Customer).order_by(col(Customer.id)))).scalars())
     for c in customers:
         c.stage = rng.choice(STAGES[:4])
         c.created_at = now - timedelta(days=30)
-        for name, role in rng.sample(CONTACTS, 2):
-            session.add(Contact(customer_id=c.id, name=name, role=role, phone=f"1{rng.randint(3, 9)}{rng.randint(10**8, 10**9 - 1)}"))
+        for name, title in rng.sample(CONTACTS, 2):
+            session.add(Contact(customer_id=c.id, name=name, role=title, phone=f"1{rng.randint(3, 9)}{rng.randint(10**8, 10**9 - 1)}"))
     records = 0
     today = now.astimezone(tz).date()
     for day_back in range(14, 0, -1):
@@ -76,7 +77,7 @@ async def seed_demo(session: AsyncSession, now: datetime, tz: ZoneInfo, seed: in
             for _ in range(rng.randint(1, 2)):
                 c = rng.choice(own)
                 kind, text = rng.choice(TEMPLATES)
-                contact, role = rng.choice(CONTACTS)
+                contact, title = rng.choice(CONTACTS)
                 gap = rng.choice([1, 2, 3, 5, 7])
                 nxt = day + timedelta(days=gap)
                 at = datetime.combine(day, time(rng.randint(9, 17), rng.randint(0, 59)), tzinfo=tz)
@@ -86,7 +87,7 @@ async def seed_demo(session: AsyncSession, now: datetime, tz: ZoneInfo, seed: in
                 quoted = rng.choice([280000, 460000, 750000]) if kind == ActionType.quote else None
                 session.add(ActionRecord(
                     type=kind, customer_id=c.id, rep_id=rep.id or 0, text=text.format(c=c.aliases[0] if c.aliases else c.name, p=contact, n=need, next=phrase),
-                    next_touch=nxt, contact=contact, contact_role=role, needs=[need], budget=budget, quote_amount=quoted,
+                    next_touch=nxt, contact=contact, contact_role=title, needs=[need], budget=budget, quote_amount=quoted,
                     status=RecordStatus.confirmed, confidence=0.9, created_at=at, confirmed_at=at + timedelta(seconds=20),
                 ))
                 c.last_action_at = max(c.last_action_at or at, at)

@@ -15,6 +15,12 @@ from datetime import date, datetime, timedelta
 from typing import Annotated, Any, Literal
 
 from openai import AsyncOpenAI
+from openai.types.chat import (
+    ChatCompletionMessageParam,
+    ChatCompletionSystemMessageParam,
+    ChatCompletionUserMessageParam,
+)
+from openai.types.shared_params import ResponseFormatJSONObject
 from pydantic import (
     BaseModel,
     BeforeValidator,
@@ -124,7 +130,7 @@ def _directory_lines(directory: Directory, first: list[str]) -> str:
     return "\n".join(lines)
 
 
-def _messages(text: str, now: datetime, directory: Directory, rules: Understanding) -> list[dict[str, str]]:
+def _messages(text: str, now: datetime, directory: Directory, rules: Understanding) -> list[ChatCompletionMessageParam]:
     user = {
         "now": now.isoformat(),
         "weekday": "周" + "一二三四五六日"[now.weekday()],
@@ -132,9 +138,9 @@ def _messages(text: str, now: datetime, directory: Directory, rules: Understandi
         "rules_guess": rules.to_contract(),
     }
     return [
-        {"role": "system", "content": _SYSTEM_PROMPT},
-        {"role": "system", "content": "客户目录:\n" + _directory_lines(directory, rules.customer_candidates)},
-        {"role": "user", "content": json.dumps(user, ensure_ascii=False)},
+        ChatCompletionSystemMessageParam(role="system", content=_SYSTEM_PROMPT),
+        ChatCompletionSystemMessageParam(role="system", content="客户目录:\n" + _directory_lines(directory, rules.customer_candidates)),
+        ChatCompletionUserMessageParam(role="user", content=json.dumps(user, ensure_ascii=False)),
     ]
 
 
@@ -169,8 +175,8 @@ async def ask_llm(
         async with asyncio.timeout(settings.timeout_s):
             response = await client.chat.completions.create(
                 model=settings.model,
-                messages=_messages(text, now, directory, rules),  # type: ignore[arg-type]
-                response_format={"type": "json_object"},
+                messages=_messages(text, now, directory, rules),
+                response_format=ResponseFormatJSONObject(type="json_object"),
                 temperature=0,
             )
     finally:

@@ -109,6 +109,8 @@ def find_budget(text: str, money: list[MoneyMention]) -> int | None:
             return int(bare.group(1))  # 预算50000: plain yuan
         if stop and stop.end() - cue.end() <= _WINDOW:
             lead = _HEDGE_LEAD.match(text, stop.end())
+            if lead is None:
+                continue
             for mm in money:
                 if mm.start == lead.end():
                     return mm.amount

@@ -17,6 +17,7 @@ from typing import Any, TypeVar
 from aiohttp import BodyPartReader, web
 from pydantic import BaseModel, Field, ValidationError
 from sqlalchemy import select
+from sqlmodel import col
 
 from bot.channels.base import Channel, ChannelError, Delivery
 from bot.channels.local.hub import Hub
@@ -127,10 +128,10 @@ class LocalChannel(Channel):
     async def people(self, request: web.Request) -> web.Response:
         async with self.db.session() as s:
             q = (
-                select(Person, Identity.external_id)
-                .join(Identity, (Identity.person_id == Person.id) & (Identity.platform == PLATFORM))
-                .where(Person.active.is_(True))
-                .order_by(Person.id)
+                select(Person, col(Identity.external_id))
+                .join(Identity, (col(Identity.person_id) == col(Person.id)) & (col(Identity.platform) == PLATFORM))
+                .where(col(Person.active).is_(True))
+                .order_by(col(Person.id))
             )
             rows = (await s.execute(q)).all()
         return web.json_response(
@@ -143,13 +144,13 @@ class LocalChannel(Channel):
         person_id = _int(request.query.get("person"))
         async with self.db.session() as s:
             sent = (await s.execute(
-                select(InboxEvent).where(InboxEvent.platform == PLATFORM, InboxEvent.sender == str(person_id),
-                                         InboxEvent.kind != EventKind.card_action.value)
-                .order_by(InboxEvent.id.desc()).limit(HISTORY)
+                select(InboxEvent).where(col(InboxEvent.platform) == PLATFORM, col(InboxEvent.sender) == str(person_id),
+                                         col(InboxEvent.kind) != EventKind.card_action.value)
+                .order_by(col(InboxEvent.id).desc()).limit(HISTORY)
             )).scalars().all()
             got = (await s.execute(
-                select(LocalChatMessage).where(LocalChatMessage.person_id == person_id)
-                .order_by(LocalChatMessage.id.desc()).limit(HISTORY)
+                select(LocalChatMessage).where(col(LocalChatMessage.person_id) == person_id)
+                .order_by(col(LocalChatMessage.id).desc()).limit(HISTORY)
             )).scalars().all()
         merged = [(r.received_at, 0, r.id or 0, _inbound_payload(Event.model_validate(r.payload), r.id)) for r in sent]
         merged += [(m.created_at, 1, m.id or 0, self._payload(m)) for m in got]
@@ -191,7 +192,7 @@ class LocalChannel(Channel):
         fields: dict[str, str] = {}
         saved: tuple[Path, str, str] | None = None
         async for part in reader:
-            if part.name == "file" and isinstance(part, BodyPartReader) and saved is None:
+            if isinstance(part, BodyPartReader) and part.name == "file" and saved is None:
                 saved = await self._save(part)
             elif isinstance(part, BodyPartReader) and part.name:
                 fields[part.name] = (await part.read(decode=True)).decode("utf-8", "replace")[:100]
@@ -246,7 +247,7 @@ class LocalChannel(Channel):
             return hit[0]
         async with self.db.session() as s:
             row = await s.execute(
-                select(Identity.id).where(Identity.platform == PLATFORM, Identity.external_id == str(person_id))
+                select(col(Identity.id)).where(col(Identity.platform) == PLATFORM, col(Identity.external_id) == str(person_id))
             )
             known = row.first() is not None
         self._identity_cache[person_id] = (known, now + IDENTITY_TTL_S)
@@ -262,7 +263,7 @@ class LocalChannel(Channel):
                 raise ChannelError(f"invalid user {msg.recipient}", retryable=False)
             await insert_ignore(s, LocalChatMessage, values)
             row = (
-                await s.execute(select(LocalChatMessage).where(LocalChatMessage.delivery_key == msg.idempotency_key))
+                await s.execute(select(LocalChatMessage).where(col(LocalChatMessage.delivery_key) == msg.idempotency_key))
             ).scalar_one()
         await self.hub.publish(person_id, self._payload(row))
         return Delivery(message_id=str(row.id), refs={"local_message_id": row.id})

@@ -25,6 +25,7 @@ from zoneinfo import ZoneInfo
 
 from aiohttp import web
 from sqlalchemy import select
+from sqlmodel import col
 
 from bot.channels.base import CallbackRefused, Channel, ChannelError, Delivery, Inbound, receive_callback
 from bot.channels.wecom.client import WecomClient, WecomError
@@ -199,8 +200,8 @@ class WecomChannel(Channel):
         if self.db is None or not old or old == new:
             return
         async with self.db.write() as s:
-            rows = (await s.execute(select(Identity).where(Identity.platform == PLATFORM,
-                                                           Identity.external_id.in_([old, new])))).scalars().all()
+            rows = (await s.execute(select(Identity).where(col(Identity.platform) == PLATFORM,
+                                                           col(Identity.external_id).in_([old, new])))).scalars().all()
             by_id = {r.external_id: r for r in rows}
             if old in by_id and new not in by_id:
                 by_id[old].external_id = new

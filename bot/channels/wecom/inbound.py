@@ -79,6 +79,11 @@ def _float(v: Any) -> float | None:
         return None
 
 
+def _dict(value: Any) -> dict[str, Any]:
+    """A nested XML block as a dict; absent or flattened blocks read as empty."""
+    return value if isinstance(value, dict) else {}
+
+
 def _location(lat: Any, lng: Any, label: Any = "") -> Location | None:
     la, ln = _float(lat), _float(lng)
     if la is None or ln is None:
@@ -160,7 +165,7 @@ def _event(fields: dict[str, Any], extra: dict[str, Any]) -> tuple[EventKind, st
         extra["precision"] = str(fields.get("Precision", ""))[:20]
         return EventKind.other, "", _location(fields.get("Latitude"), fields.get("Longitude")), None
     if name == "location_select":  # the member picked a place from the menu: a deliberate share
-        info = fields.get("SendLocationInfo") if isinstance(fields.get("SendLocationInfo"), dict) else {}
+        info = _dict(fields.get("SendLocationInfo"))
         label = info.get("Label") or info.get("Poiname") or ""
         loc = _location(info.get("Location_X"), info.get("Location_Y"), str(label).strip())
         return (EventKind.location if loc else EventKind.other), "", loc, None
@@ -168,7 +173,7 @@ def _event(fields: dict[str, Any], extra: dict[str, Any]) -> tuple[EventKind, st
         extra["menu_key"] = key[:500]
         return EventKind.other, "", None, None
     if name in ("scancode_push", "scancode_waitmsg"):
-        info = fields.get("ScanCodeInfo") if isinstance(fields.get("ScanCodeInfo"), dict) else {}
+        info = _dict(fields.get("ScanCodeInfo"))
         extra["scan"] = {"key": key[:500], "type": str(info.get("ScanType", ""))[:20],
                          "result": str(info.get("ScanResult", ""))[:1000]}
         return EventKind.other, "", None, None
