@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable
+from datetime import timedelta
 
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -29,7 +30,11 @@ log = logging.getLogger("actionflow.inbox")
 
 MAX_ATTEMPTS = 3
 RETRY_DELAY_S = 0.5
-BATCH_MAX = 256
+BATCH_MAX = 256  # events per ack-path insert
+HANDLE_BATCH = 32  # events per handling transaction
+SWEEP_EVERY_S = 15.0
+STRANDED_AFTER_S = 30.0  # a ``received`` row older than this and not queued here has lost its worker
+SWEEP_LIMIT = 1000
 GAVE_UP = "⚠️ 抱歉，这条消息没能处理成功（已记录错误），请稍后重发或联系管理员。"
 
 # (key prefix, session, clock or None for the inbox's own, platform of the event) → handler Context
@@ -47,6 +52,7 @@ class Inbox:
         *,
         on_handled: Callable[[], None] | None = None,
         workers: int = 4,
+        sweep_every_s: float = SWEEP_EVERY_S,
     ) -> None:
         self.db = db
         self.dispatcher = dispatcher
@@ -57,6 +63,8 @@ class Inbox:
         self.enrichers: list[Prepare] = []  # then, for every platform (LLM understanding)
         self._queue: asyncio.Queue[int] = asyncio.Queue()
         self._workers = workers
+        self.sweep_every_s = sweep_every_s
+        self._known: set[int] = set()  # ids queued, being handled or waiting for a retry here
         self._tasks: list[asyncio.Task[None]] = []
         self._pending: list[tuple[dict[str, object], asyncio.Future[int | None]]] = []
         self._writer: asyncio.Task[None] | None = None
@@ -81,7 +89,7 @@ class Inbox:
             log.info("duplicate event dropped", extra={"platform": event.platform, "event_id": event.event_id})
             return False
         log.info("event stored", extra={"platform": event.platform, "event_id": event.event_id, "inbox_id": inbox_id})
-        self._queue.put_nowait(inbox_id)
+        self._put(inbox_id)
         return True
 
     async def _write(self) -> None:
@@ -118,19 +126,10 @@ class Inbox:
             return {(p, e): i for i, p, e in got}
 
     async def start(self) -> None:
-        """Resume rows a previous process stored but did not finish, then start the workers."""
-        async with self.db.session() as s:
-            ids = (
-                await s.execute(
-                    select(col(InboxEvent.id)).where(col(InboxEvent.status) == InboxStatus.received).order_by(col(InboxEvent.id))
-                )
-            ).scalars().all()
-        for i in ids:
-            if i is not None:
-                self._queue.put_nowait(i)
-        if ids:
-            log.info("resuming unfinished events", extra={"count": len(ids)})
+        """Resume rows a previous process stored but did not finish, then start the workers and the sweep."""
+        await self.sweep(stranded_after_s=0.0)
         self._tasks = [asyncio.create_task(self._work()) for _ in range(self._workers)]
+        self._tasks.append(asyncio.create_task(self._sweeping()))
 
     async def stop(self) -> None:
         for t in self._tasks:
@@ -142,67 +141,151 @@ class Inbox:
         """Wait until every queued event has been handled (tests and benchmarks)."""
         await self._queue.join()
 
+    def alive(self) -> bool:
+        """Every worker and the sweep are still running (none died of an exception)."""
+        return bool(self._tasks) and not any(t.done() for t in self._tasks)
+
+    def _put(self, inbox_id: int) -> None:
+        if inbox_id not in self._known:
+            self._known.add(inbox_id)
+            self._queue.put_nowait(inbox_id)
+
+    async def sweep(self, stranded_after_s: float = STRANDED_AFTER_S) -> int:
+        """Queue ``received`` rows nobody here is working on: left by a crash, by another node that
+        died, or by a failure whose bookkeeping itself failed (disk full). Claiming keeps it exactly-once."""
+        cutoff = self.clock.now() - timedelta(seconds=stranded_after_s)
+        async with self.db.session() as s:
+            ids = (await s.execute(
+                select(col(InboxEvent.id)).where(col(InboxEvent.status) == InboxStatus.received,
+                                                 col(InboxEvent.received_at) <= cutoff)
+                .order_by(col(InboxEvent.id)).limit(SWEEP_LIMIT))).scalars().all()
+        fresh = [i for i in ids if i is not None and i not in self._known]
+        for i in fresh:
+            self._put(i)
+        if fresh:
+            log.info("resuming unfinished events", extra={"count": len(fresh)})
+        return len(fresh)
+
+    async def _sweeping(self) -> None:
+        while True:
+            await asyncio.sleep(self.sweep_every_s)
+            try:
+                await self.sweep()
+            except Exception:  # the database may be unwell right now; the next sweep tries again
+                log.exception("inbox sweep failed")
+
     async def _work(self) -> None:
         while True:
-            inbox_id = await self._queue.get()
+            ids = [await self._queue.get()]
+            while len(ids) < HANDLE_BATCH and not self._queue.empty():
+                ids.append(self._queue.get_nowait())
+            retry: list[int] = []
             try:
-                await self.process(inbox_id)
-            except Exception:  # a bug must not kill the worker; the row stays for a retry
-                log.exception("inbox worker error", extra={"inbox_id": inbox_id})
+                retry = await self.process_many(ids)
+            except Exception:  # a bug or an unwell database must not kill the worker
+                log.exception("inbox worker error", extra={"count": len(ids)})
+                retry = ids
             finally:
-                self._queue.task_done()
+                for i in ids:
+                    if i not in retry:
+                        self._known.discard(i)
+                    self._queue.task_done()
+            for i in retry:  # still ``received``: try again shortly (the sweep is the safety net)
+                asyncio.get_running_loop().call_later(RETRY_DELAY_S, self._requeue, i)
 
-    async def process(self, inbox_id: int) -> bool:
-        """Handle one stored event exactly once; returns True when this call handled it."""
+    def _requeue(self, inbox_id: int) -> None:
+        self._queue.put_nowait(inbox_id)
+
+    async def process_many(self, ids: list[int]) -> list[int]:
+        """Handle stored events, many in one transaction; returns the ids to try again later.
+
+        The common case costs one read, one write transaction and one commit for the whole batch.
+        If any handler fails, the batch is rolled back and each event is handled on its own, so one
+        bad event never takes its neighbours down and each one's effects commit with its "done" mark.
+        """
         async with self.db.session() as s:
-            row = await s.get(InboxEvent, inbox_id)
-            if row is None or row.status != InboxStatus.received:
-                return False
-            event = Event.model_validate(row.payload)
+            rows = (await s.execute(select(InboxEvent).where(
+                col(InboxEvent.id).in_(ids), col(InboxEvent.status) == InboxStatus.received))).scalars().all()
+            stored = [(r.id, Event.model_validate(r.payload)) for r in rows if r.id is not None]
+        ready: list[tuple[int, Event]] = []
+        retry: list[int] = []
+        for inbox_id, event in stored:
+            try:
+                ready.append((inbox_id, await self._prepare(event)))
+            except Exception as exc:
+                retry += await self._failed(inbox_id, event, exc)
+        if len(ready) > 1:
+            try:
+                async with self.db.write() as s:
+                    handled = [e for i, e in ready if await self._handle(s, i, e)]
+            except Exception:
+                log.info("batch failed; handling its events one by one", extra={"count": len(ready)})
+            else:
+                self._handled(handled)
+                return retry
+        for inbox_id, event in ready:
+            try:
+                async with self.db.write() as s:
+                    done = await self._handle(s, inbox_id, event)
+            except Exception as exc:
+                retry += await self._failed(inbox_id, event, exc)
+            else:
+                self._handled([event] if done else [])
+        return retry
+
+    async def _prepare(self, event: Event) -> Event:
         prepare = self.preparers.get(event.platform)
-        try:
-            if prepare is not None:
-                event = await prepare(event)
-            for enrich in self.enrichers:
-                event = await enrich(event)
-            async with self.db.write() as s:
-                claimed = await s.execute(
-                    update(InboxEvent)
-                    .where(col(InboxEvent.id) == inbox_id, col(InboxEvent.status) == InboxStatus.received)
-                    .values(status=InboxStatus.done, handled_at=self.clock.now(), attempts=col(InboxEvent.attempts) + 1)
-                )
-                if not changed(claimed):  # another worker or node got there first
-                    return False
-                ctx = self.make_context(f"in{inbox_id}", s, None, event.platform)
-                await self.dispatcher.handle(ctx, event, inbox_id)
-        except Exception as exc:
-            await self._failed(inbox_id, event, exc)
+        if prepare is not None:
+            event = await prepare(event)
+        for enrich in self.enrichers:
+            event = await enrich(event)
+        return event
+
+    async def _handle(self, s: AsyncSession, inbox_id: int, event: Event) -> bool:
+        """Claim the row and run its handler in the caller's transaction; False if already claimed."""
+        claimed = await s.execute(
+            update(InboxEvent).execution_options(synchronize_session=False)
+            .where(col(InboxEvent.id) == inbox_id, col(InboxEvent.status) == InboxStatus.received)
+            .values(status=InboxStatus.done, handled_at=self.clock.now(), attempts=col(InboxEvent.attempts) + 1)
+        )
+        if not changed(claimed):  # another worker or node got there first
             return False
-        log.info("event handled", extra={"platform": event.platform, "event_id": event.event_id, "inbox_id": inbox_id})
-        if self.on_handled:
-            self.on_handled()
+        ctx = self.make_context(f"in{inbox_id}", s, None, event.platform)
+        await self.dispatcher.handle(ctx, event, inbox_id)
         return True
 
-    async def _failed(self, inbox_id: int, event: Event, exc: Exception) -> None:
-        async with self.db.write() as s:
-            row = await s.get(InboxEvent, inbox_id)
-            if row is None:
-                return
-            row.attempts += 1
-            row.error = f"{type(exc).__name__}: {exc}"[:500]
-            if row.attempts >= MAX_ATTEMPTS:
+    def _handled(self, events: list[Event]) -> None:
+        for event in events:
+            log.info("event handled", extra={"platform": event.platform, "event_id": event.event_id})
+        if events and self.on_handled:
+            self.on_handled()
+
+    async def _failed(self, inbox_id: int, event: Event, exc: Exception) -> list[int]:
+        """Count the attempt; after the last one, mark it failed and tell the person. Returns [inbox_id]
+        when it should be tried again. If this bookkeeping fails too (disk full), the row stays
+        ``received`` and is retried: nothing acked is ever stranded."""
+        log.warning("event handling failed", exc_info=exc,
+                    extra={"platform": event.platform, "event_id": event.event_id, "inbox_id": inbox_id})
+        try:
+            async with self.db.write() as s:
+                row = await s.get(InboxEvent, inbox_id)
+                if row is None or row.status != InboxStatus.received:
+                    return []
+                row.attempts += 1
+                row.error = f"{type(exc).__name__}: {exc}"[:500]
+                if row.attempts < MAX_ATTEMPTS:
+                    return [inbox_id]
                 row.status = InboxStatus.failed
                 if event.kind != EventKind.enter:  # tell the person instead of failing silently
                     await outbox.enqueue(
                         s, key=f"in{inbox_id}:failed", platform=event.platform, recipient=event.sender,
                         body=outbox.text_body(GAVE_UP), now=self.clock.now(),
                     )
-        log.exception(
-            "event handling failed",
-            extra={"platform": event.platform, "event_id": event.event_id, "inbox_id": inbox_id, "attempts": row.attempts},
-            exc_info=exc,
-        )
-        if row.status == InboxStatus.received:
-            asyncio.get_running_loop().call_later(RETRY_DELAY_S * row.attempts, self._queue.put_nowait, inbox_id)
-        elif self.on_handled:
+        except Exception:
+            log.exception("could not record the failure; will retry", extra={"inbox_id": inbox_id})
+            return [inbox_id]
+        log.error("event failed for good", extra={"platform": event.platform, "event_id": event.event_id,
+                                                  "inbox_id": inbox_id, "attempts": MAX_ATTEMPTS})
+        if self.on_handled:
             self.on_handled()  # wake the sender for the apology
+        return []

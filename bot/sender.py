@@ -12,7 +12,14 @@ import asyncio
 import logging
 import time
 from collections import OrderedDict
-from datetime import timedelta
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Final
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
 
 from bot.channels.base import Channel, ChannelError, Delivery
 from bot.config import OutboxConfig
@@ -26,6 +33,34 @@ log = logging.getLogger("actionflow.outbox")
 
 CONCURRENT_RECIPIENTS = 16
 CARD_NOT_SENT_RETRY_S = 0.5
+
+
+@dataclass(frozen=True)
+class Failure:
+    error: str
+    retryable: bool
+    retry_after: float | None
+
+
+class _Released:
+    """Claimed but not tried, because an earlier message to the same person failed."""
+
+
+RELEASED: Final = _Released()
+Planned = tuple[OutboxMessage, Channel, dict[str, object]]
+Outcome = tuple[OutboxMessage, Delivery | Failure | _Released]
+
+
+@dataclass
+class Plan:
+    go: list[Planned] = field(default_factory=list)
+    deferred: list[tuple[int, datetime]] = field(default_factory=list)  # (id, due again at)
+    orphans: list[OutboxMessage] = field(default_factory=list)  # their platform is not enabled
+
+
+def _id(msg: OutboxMessage) -> int:
+    assert msg.id is not None
+    return msg.id
 
 
 class Sender:
@@ -64,82 +99,122 @@ class Sender:
                 pass
 
     async def tick(self) -> int:
-        """Deliver what is due now; returns how many messages were sent."""
-        async with self.db.session() as s:
-            rows = await outbox.due(s, self.clock.now())
-        groups: OrderedDict[tuple[str, str], list[OutboxMessage]] = OrderedDict()
-        for r in rows:
-            groups.setdefault((r.platform, r.recipient), []).append(r)
-        sem = asyncio.Semaphore(CONCURRENT_RECIPIENTS)
+        """Deliver what is due now; returns how many messages were sent.
 
-        async def run(group: list[OutboxMessage]) -> int:
-            async with sem:
-                sent = 0
-                for msg in group:  # one recipient's messages stay in order
-                    if not await self._send_one(msg):
-                        break
-                    sent += 1
-                return sent
-
-        return sum(await asyncio.gather(*(run(g) for g in groups.values())))
-
-    async def _send_one(self, msg: OutboxMessage) -> bool:
-        """False stops this recipient's queue for this tick (rate limit, waiting, failure)."""
-        assert msg.id is not None
+        One read, one claim transaction and one record transaction per tick, however many messages:
+        under load the commits, not the sends, were the cost. The order of a send is unchanged —
+        claimed (committed) before the platform call, recorded after it.
+        """
         now = self.clock.now()
-        channel = self.channels.get(msg.platform)
-        if channel is None:
-            async with self.db.write() as s:
-                await outbox.mark_retry(s, msg.id, now, f"channel {msg.platform} is not enabled", failed=True)
+        async with self.db.session() as s:
+            rows = await outbox.due(s, now)
+            wanted = {r.card_id for r in rows if r.op == "update" and r.card_id}
+            cards = {c.id: c for c in (await s.execute(
+                select(CardRow).where(col(CardRow.id).in_(wanted)))).scalars()} if wanted else {}
+        plan = self._plan(rows, cards, now)
+        if not plan.go and not plan.deferred and not plan.orphans:
+            return 0
+        async with self.db.write() as s:
+            for msg_id, at in plan.deferred:
+                await outbox.defer(s, msg_id, at)
+            for msg in plan.orphans:
+                await outbox.mark_retry(s, _id(msg), now, f"channel {msg.platform} is not enabled", failed=True)
+            claimed = [(m, ch, refs) for m, ch, refs in plan.go if await outbox.claim(s, m, now, self.cfg.lease_s)]
+        for msg in plan.orphans:
             log.error("no channel for message", extra={"outbox_id": msg.id, "platform": msg.platform})
-            return True
-        refs: dict[str, object] = {}
-        if msg.op == "update":
-            async with self.db.session() as s:
-                card = await s.get(CardRow, msg.card_id) if msg.card_id else None
-            if card is None or not card.refs.get("sent"):
-                async with self.db.write() as s:
-                    await outbox.defer(s, msg.id, now + timedelta(seconds=CARD_NOT_SENT_RETRY_S))
-                return False
-            refs = dict(card.refs)
-        wait = channel.limiter.reserve(msg.recipient, time.monotonic())
-        if wait > 0:
-            async with self.db.write() as s:
-                await outbox.defer(s, msg.id, now + timedelta(seconds=wait))
-            return False
-        async with self.db.write() as s:
-            if not await outbox.claim(s, msg, now, self.cfg.lease_s):
-                return False  # another sender has it
-        msg.attempts += 1
+        groups: OrderedDict[tuple[str, str], list[Planned]] = OrderedDict()
+        for item in claimed:
+            item[0].attempts += 1
+            groups.setdefault((item[0].platform, item[0].recipient), []).append(item)
+        sem = asyncio.Semaphore(CONCURRENT_RECIPIENTS)
+        outcomes: list[Outcome] = []
+
+        async def run(group: list[Planned]) -> None:
+            async with sem:
+                for n, (msg, channel, refs) in enumerate(group):  # one recipient's messages stay in order
+                    outcome = await self._call(msg, channel, refs)
+                    outcomes.append(outcome)
+                    if not isinstance(outcome[1], Delivery):
+                        outcomes.extend((m, RELEASED) for m, _, _ in group[n + 1:])
+                        return
+
+        await asyncio.gather(*(run(g) for g in groups.values()))
+        await self._record(outcomes)
+        return sum(isinstance(o, Delivery) for _, o in outcomes)
+
+    def _plan(self, rows: Sequence[OutboxMessage], cards: dict[str, CardRow], now: datetime) -> Plan:
+        """Which due messages go now; a recipient's queue stops at its first message that must wait."""
+        plan = Plan()
+        held: set[tuple[str, str]] = set()
+        sending_cards: set[str] = set()
+        for msg in rows:
+            key = (msg.platform, msg.recipient)
+            if key in held:
+                continue
+            channel = self.channels.get(msg.platform)
+            if channel is None:
+                plan.orphans.append(msg)
+                continue
+            refs: dict[str, object] = {}
+            if msg.op == "update":
+                card = cards.get(msg.card_id or "")
+                if card is None or not card.refs.get("sent"):
+                    if msg.card_id not in sending_cards:  # its first send goes in this tick: just wait a tick
+                        plan.deferred.append((_id(msg), now + timedelta(seconds=CARD_NOT_SENT_RETRY_S)))
+                    held.add(key)
+                    continue
+                refs = dict(card.refs)
+            wait = channel.limiter.reserve(msg.recipient, time.monotonic())
+            if wait > 0:
+                plan.deferred.append((_id(msg), now + timedelta(seconds=wait)))
+                held.add(key)
+                continue
+            if msg.op != "update" and msg.card_id:
+                sending_cards.add(msg.card_id)
+            plan.go.append((msg, channel, refs))
+        return plan
+
+    async def _call(self, msg: OutboxMessage, channel: Channel, refs: dict[str, object]) -> Outcome:
         try:
-            delivery = await (channel.update_card(msg, refs) if msg.op == "update" else channel.deliver(msg))
+            return msg, await (channel.update_card(msg, refs) if msg.op == "update" else channel.deliver(msg))
         except ChannelError as exc:
-            await self._retry(msg, str(exc), exc.retryable, exc.retry_after)
-            return False
+            return msg, Failure(str(exc), exc.retryable, exc.retry_after)
         except Exception as exc:  # network errors, timeouts: retry
-            await self._retry(msg, f"{type(exc).__name__}: {exc}", True, None)
-            return False
-        await self._record(msg, delivery)
-        return True
+            return msg, Failure(f"{type(exc).__name__}: {exc}", True, None)
 
-    async def _record(self, msg: OutboxMessage, delivery: Delivery) -> None:
-        assert msg.id is not None
+    async def _record(self, outcomes: list[Outcome]) -> None:
+        """Every result of the tick in one transaction: sent ids and card refs, retries, released rows."""
+        if not outcomes:
+            return
+        now = self.clock.now()
+        card_ids = {m.card_id for m, o in outcomes if m.card_id and isinstance(o, Delivery)}
         async with self.db.write() as s:
-            await outbox.mark_sent(s, msg.id, self.clock.now(), delivery.message_id)
-            if msg.card_id:
-                card = await s.get(CardRow, msg.card_id)
-                if card is not None:
-                    card.refs = {**card.refs, **delivery.refs, "sent": True}
-        log.info("message sent", extra={"outbox_id": msg.id, "platform": msg.platform, "op": msg.op,
-                                        "platform_message_id": delivery.message_id})
+            cards = {c.id: c for c in (await s.execute(
+                select(CardRow).where(col(CardRow.id).in_(card_ids)))).scalars()} if card_ids else {}
+            retry_at: dict[tuple[str, str], datetime] = {}
+            for msg, outcome in outcomes:
+                if isinstance(outcome, Delivery):
+                    await outbox.mark_sent(s, _id(msg), now, outcome.message_id)
+                    card = cards.get(msg.card_id or "")
+                    if card is not None:
+                        card.refs = {**card.refs, **outcome.refs, "sent": True}
+                elif isinstance(outcome, Failure):
+                    retry_at[(msg.platform, msg.recipient)] = await self._retry(s, msg, outcome)
+                else:  # claimed but not tried: due together with the one that failed, which goes first (by id)
+                    await outbox.release(s, _id(msg), retry_at.get((msg.platform, msg.recipient), now))
+        for msg, outcome in outcomes:
+            if isinstance(outcome, Delivery):
+                log.info("message sent", extra={"outbox_id": msg.id, "platform": msg.platform, "op": msg.op,
+                                                "platform_message_id": outcome.message_id})
 
-    async def _retry(self, msg: OutboxMessage, error: str, retryable: bool, retry_after: float | None) -> None:
-        assert msg.id is not None
-        failed = not retryable or msg.attempts >= self.cfg.max_attempts
-        delay = retry_after or min(self.cfg.backoff_base_s * 2 ** (msg.attempts - 1), self.cfg.backoff_max_s)
-        async with self.db.write() as s:
-            await outbox.mark_retry(s, msg.id, self.clock.now() + timedelta(seconds=delay), error, failed)
+    async def _retry(self, s: AsyncSession, msg: OutboxMessage, f: Failure) -> datetime:
+        """Schedule the next attempt (or give up); returns when it is due."""
+        failed = not f.retryable or msg.attempts >= self.cfg.max_attempts
+        delay = f.retry_after or min(self.cfg.backoff_base_s * 2 ** (msg.attempts - 1), self.cfg.backoff_max_s)
+        at = self.clock.now() + timedelta(seconds=delay)
+        await outbox.mark_retry(s, _id(msg), at, f.error, failed)
         (log.error if failed else log.warning)(
             "send failed", extra={"outbox_id": msg.id, "platform": msg.platform, "attempts": msg.attempts,
-                                  "error": error, "final": failed},
+                                  "error": f.error, "final": failed},
         )
+        return at

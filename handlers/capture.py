@@ -28,6 +28,7 @@ from storage.models import Card as CardRow
 
 KIND = "confirmation"
 CANDIDATE_LIMIT = 6
+AUTOFILL_HISTORY = 20  # the newest records say enough about needs and money
 MAX_NEXT_TOUCH_DAYS = 366
 
 
@@ -90,14 +91,14 @@ async def _candidates(ctx: Context, record: ActionRecord, ids: list[str]) -> lis
         if c:
             out.append((c.id, c.name))
     q = (
-        select(Customer)
+        select(col(Customer.id), col(Customer.name))
         .where(col(Customer.owner_id) == record.rep_id)
         .order_by(col(Customer.last_action_at).desc().nullslast(), col(Customer.id))
         .limit(CANDIDATE_LIMIT)
     )
-    for c in (await ctx.session.execute(q)).scalars():
-        if all(c.id != cid for cid, _ in out):
-            out.append((c.id, c.name))
+    for cid, name in (await ctx.session.execute(q)).all():
+        if all(cid != known for known, _ in out):
+            out.append((cid, name))
     return out[:CANDIDATE_LIMIT]
 
 
@@ -106,13 +107,13 @@ async def _autofill(ctx: Context, record: ActionRecord) -> list[Fact]:
     if not record.customer_id:
         return []
     q = (
-        select(ActionRecord)
+        select(col(ActionRecord.needs), col(ActionRecord.quote_amount), col(ActionRecord.budget))
         .where(col(ActionRecord.customer_id) == record.customer_id, col(ActionRecord.id) != record.id,
                col(ActionRecord.status) != RecordStatus.rejected)
         .order_by(col(ActionRecord.created_at).desc())
-        .limit(50)
+        .limit(AUTOFILL_HISTORY)
     )
-    history = (await ctx.session.execute(q)).scalars().all()
+    history = (await ctx.session.execute(q)).all()
     needs: list[str] = []
     for r in history:
         for n in r.needs:

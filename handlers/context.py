@@ -67,6 +67,7 @@ class Context:
     platform: str | None = None  # where the triggering event came from
     directory: DirectoryCache = field(default_factory=DirectoryCache)
     publisher: Publish | None = None  # the router's publish; None in contexts that publish nothing
+    sender: tuple[int, str] | None = None  # (person id, user id) of who wrote on ``platform``: replies go there
     _seq: int = field(default=0, init=False)
 
     async def publish(self, event: DomainEvent) -> None:
@@ -96,6 +97,8 @@ class Context:
 
     async def routes(self, person_ids: list[int]) -> dict[int, tuple[str, str]]:
         """(platform, user id) for many people in one query; people with no reachable identity are left out."""
+        if self.sender and self.platform and person_ids == [self.sender[0]]:  # a reply: no lookup needed
+            return {self.sender[0]: (self.platform, self.sender[1])}
         found: dict[int, dict[str, str]] = {}
         for i in range(0, len(person_ids), 500):
             rows = await self.session.execute(
@@ -121,12 +124,10 @@ class Context:
 
     async def send_card(
         self, card: Card, *, person_id: int, subject: dict[str, object], view: dict[str, object] | None = None
-    ) -> CardRow:
-        """Store the card (its id becomes the buttons' opaque token) and queue its delivery."""
-        ids = await self.send_cards([OutgoingCard(card, person_id, dict(subject), dict(view or {}))], strict=True)
-        row = await self.session.get(CardRow, ids[0])
-        assert row is not None
-        return row
+    ) -> str:
+        """Store the card (its id becomes the buttons' opaque token), queue its delivery; returns its id."""
+        [card_id] = await self.send_cards([OutgoingCard(card, person_id, dict(subject), dict(view or {}))], strict=True)
+        return card_id
 
     async def send_cards(self, cards: list[OutgoingCard], *, strict: bool = False) -> list[str]:
         """Many cards with one card insert and one outbox insert (the morning run sends thousands);

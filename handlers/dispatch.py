@@ -38,6 +38,7 @@ class Dispatcher:
             await ctx.send_text(UNKNOWN_USER, to=(event.platform, event.sender))
             return
         assert person.id is not None
+        ctx.sender = (person.id, event.sender)
         if event.kind == EventKind.card_action and event.action is not None:
             await self._card_action(ctx, event, person)
         elif event.kind == EventKind.text or (event.kind == EventKind.voice and event.text.strip()):

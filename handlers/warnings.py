@@ -99,11 +99,11 @@ async def _warn(ctx: Context, kind: str, customer_id: str, episode: str, level: 
         subject = {**key, "customer_id": customer_id, "owner_id": owner_id, "hours": hours, "workdays": workdays,
                    "facts": [[f.label, f.value] for f in facts], "label": label}
         try:
-            row = await ctx.send_card(build_warning(view), person_id=person.id, subject=subject)
+            card_id = await ctx.send_card(build_warning(view), person_id=person.id, subject=subject)
         except NoRoute:
             log.warning("warning recipient unreachable", extra={"person_id": person.id})
             continue
-        await ctx.session.execute(update(WarningRecord).filter_by(**key).values(card_id=row.id))
+        await ctx.session.execute(update(WarningRecord).filter_by(**key).values(card_id=card_id))
         sent += 1
     return sent
 

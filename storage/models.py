@@ -6,6 +6,7 @@ Three tables carry the "nothing lost, nothing doubled" promise: ``InboxEvent`` (
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date, datetime
 from enum import StrEnum
 from typing import Any
@@ -24,8 +25,14 @@ def _created() -> Any:
     return Field(default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False))
 
 
-def _json(default: Any) -> Any:
-    return Field(default_factory=default, sa_column=Column(JSONType, nullable=False))
+def _json(default: Callable[[], Any]) -> Any:
+    """``default`` wrapped in a Python function: pydantic inspects a factory's signature on every
+    construction, and for builtins like ``list`` that means parsing their text signature (slow)."""
+
+    def fresh() -> Any:
+        return default()
+
+    return Field(default_factory=fresh, sa_column=Column(JSONType, nullable=False))
 
 
 class Role(StrEnum):

@@ -12,7 +12,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, Field, TypeAdapter
-from sqlalchemy import or_, select, update
+from sqlalchemy import Update, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
@@ -131,6 +131,11 @@ async def enqueue_many(session: AsyncSession, messages: Sequence[Outgoing], *, n
              created_at=now) for m in messages])
 
 
+def _update() -> Update:
+    """A plain UPDATE: the sender holds no ORM copies to keep in sync, so skip that bookkeeping."""
+    return update(OutboxMessage).execution_options(synchronize_session=False)
+
+
 async def due(session: AsyncSession, now: datetime, limit: int = 200) -> Sequence[OutboxMessage]:
     """Pending messages whose time has come, and sends whose lease ran out (a crashed sender)."""
     q = (
@@ -148,7 +153,7 @@ async def due(session: AsyncSession, now: datetime, limit: int = 200) -> Sequenc
 async def claim(session: AsyncSession, msg: OutboxMessage, now: datetime, lease_s: float) -> bool:
     """Mark ``sending`` with a lease; only one sender wins the row."""
     res = await session.execute(
-        update(OutboxMessage)
+        _update()
         .where(
             col(OutboxMessage.id) == msg.id,
             col(OutboxMessage.attempts) == msg.attempts,
@@ -165,7 +170,7 @@ async def claim(session: AsyncSession, msg: OutboxMessage, now: datetime, lease_
 
 async def mark_sent(session: AsyncSession, msg_id: int, now: datetime, platform_message_id: str | None) -> None:
     await session.execute(
-        update(OutboxMessage)
+        _update()
         .where(col(OutboxMessage.id) == msg_id)
         .values(status=OutboxStatus.sent, sent_at=now, platform_message_id=platform_message_id, last_error=None)
     )
@@ -173,7 +178,7 @@ async def mark_sent(session: AsyncSession, msg_id: int, now: datetime, platform_
 
 async def mark_retry(session: AsyncSession, msg_id: int, at: datetime, error: str, failed: bool) -> None:
     await session.execute(
-        update(OutboxMessage)
+        _update()
         .where(col(OutboxMessage.id) == msg_id)
         .values(
             status=OutboxStatus.failed if failed else OutboxStatus.pending,
@@ -183,6 +188,15 @@ async def mark_retry(session: AsyncSession, msg_id: int, at: datetime, error: st
     )
 
 
+async def release(session: AsyncSession, msg_id: int, at: datetime) -> None:
+    """Undo a claim whose platform call never happened: the attempt does not count."""
+    await session.execute(
+        _update()
+        .where(col(OutboxMessage.id) == msg_id, col(OutboxMessage.status) == OutboxStatus.sending)
+        .values(status=OutboxStatus.pending, attempts=col(OutboxMessage.attempts) - 1, next_attempt_at=at)
+    )
+
+
 async def defer(session: AsyncSession, msg_id: int, at: datetime) -> None:
     """Push a message back before claiming it (rate limit reached, its card not yet sent)."""
-    await session.execute(update(OutboxMessage).where(col(OutboxMessage.id) == msg_id).values(next_attempt_at=at))
+    await session.execute(_update().where(col(OutboxMessage.id) == msg_id).values(next_attempt_at=at))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from functools import lru_cache
 from typing import Any, cast
 
 from sqlalchemy import CursorResult, Result, Table
@@ -17,10 +18,17 @@ def insert_ignore_stmt(dialect: str, model: Any, values: dict[str, Any] | None =
     return (stmt.values(**values) if values is not None else stmt).on_conflict_do_nothing()
 
 
+@lru_cache(maxsize=64)
+def insert_ignore_into(dialect: str, model: Any) -> Any:
+    """One statement per table, values given at execute time: built and compiled once, not per row
+    (building an ORM insert with ``.values()`` cost more than running it)."""
+    return insert_ignore_stmt(dialect, table(model))
+
+
 async def insert_ignore(session: AsyncSession, model: Any, values: dict[str, Any]) -> bool:
     """True when the row was inserted, False when a unique key already held it."""
     dialect = session.bind.dialect.name if session.bind is not None else "sqlite"
-    result = await session.execute(insert_ignore_stmt(dialect, model, values))
+    result = await session.execute(insert_ignore_into(dialect, model), values)
     return bool(changed(result))
 
 

@@ -29,7 +29,8 @@ from handlers.event import CardAction, Event, EventKind, Location, Media
 from storage.db import Database
 from storage.models import Identity, InboxEvent, LocalChatMessage, OutboxMessage, Person
 from storage.outbox import CardBody, FileBody, ImageBody, TextBody, body_of
-from storage.upsert import insert_ignore
+from storage.upsert import insert_ignore_into
+from storage.upsert import table as core_table
 
 PLATFORM = "local"
 WEB_DIR = Path(__file__).resolve().parent.parent.parent / "web"
@@ -73,6 +74,12 @@ def body_view(raw: dict[str, Any]) -> dict[str, Any]:
         case FileBody(file=f):
             return {"text": f"📄 {f.name or Path(f.path).name}"}
     return {"text": ""}
+
+
+def _payload(message_id: int | None, m: dict[str, Any]) -> dict[str, Any]:
+    """What the page shows for a transcript row the bot sent."""
+    return {"id": message_id, "direction": m["direction"], "card_id": m["card_id"],
+            "at": m["created_at"].isoformat(), **body_view(m["body"])}
 
 
 def _inbound_payload(event: Event, inbox_id: int | None) -> dict[str, Any]:
@@ -153,7 +160,7 @@ class LocalChannel(Channel):
                 .order_by(col(LocalChatMessage.id).desc()).limit(HISTORY)
             )).scalars().all()
         merged = [(r.received_at, 0, r.id or 0, _inbound_payload(Event.model_validate(r.payload), r.id)) for r in sent]
-        merged += [(m.created_at, 1, m.id or 0, self._payload(m)) for m in got]
+        merged += [(m.created_at, 1, m.id or 0, _payload(m.id, m.model_dump())) for m in got]
         merged.sort(key=lambda t: t[:3])
         return web.json_response([p for *_, p in merged[-HISTORY:]])
 
@@ -256,17 +263,19 @@ class LocalChannel(Channel):
     # ---- outbound ----------------------------------------------------------------------------
     async def deliver(self, msg: OutboxMessage) -> Delivery:
         person_id = int(msg.recipient)
-        values = dict(person_id=person_id, direction="out", body=msg.body, card_id=msg.card_id,
-                      delivery_key=msg.idempotency_key, created_at=self.clock.now())
+        if not await self._known(person_id):
+            raise ChannelError(f"invalid user {msg.recipient}", retryable=False)
+        values: dict[str, Any] = dict(person_id=person_id, direction="out", body=msg.body, card_id=msg.card_id,
+                                      delivery_key=msg.idempotency_key, created_at=self.clock.now())
         async with self.db.write() as s:
-            if await s.get(Person, person_id) is None:
-                raise ChannelError(f"invalid user {msg.recipient}", retryable=False)
-            await insert_ignore(s, LocalChatMessage, values)
-            row = (
-                await s.execute(select(LocalChatMessage).where(col(LocalChatMessage.delivery_key) == msg.idempotency_key))
-            ).scalar_one()
-        await self.hub.publish(person_id, self._payload(row))
-        return Delivery(message_id=str(row.id), refs={"local_message_id": row.id})
+            stmt = insert_ignore_into(self.db.engine.dialect.name, LocalChatMessage)
+            new_id = (await s.execute(stmt.returning(core_table(LocalChatMessage).c.id), values)).scalar_one_or_none()
+            if new_id is None:  # a repeat of a delivery (same key): the transcript already has it
+                row = (await s.execute(select(LocalChatMessage).where(
+                    col(LocalChatMessage.delivery_key) == msg.idempotency_key))).scalar_one()
+                values, new_id = row.model_dump(), row.id
+        await self.hub.publish(person_id, _payload(new_id, values))
+        return Delivery(message_id=str(new_id), refs={"local_message_id": new_id})
 
     async def update_card(self, msg: OutboxMessage, refs: dict[str, Any]) -> Delivery:
         async with self.db.write() as s:
@@ -274,13 +283,9 @@ class LocalChannel(Channel):
             if row is None:
                 raise LookupError("card message vanished")
             row.body = msg.body
-        await self.hub.publish(row.person_id, {**self._payload(row), "replace": True})
+        await self.hub.publish(row.person_id, {**_payload(row.id, row.model_dump()), "replace": True})
         return Delivery(message_id=str(row.id), refs={})
 
-    @staticmethod
-    def _payload(m: LocalChatMessage) -> dict[str, Any]:
-        return {"id": m.id, "direction": m.direction, "card_id": m.card_id,
-                "at": m.created_at.isoformat(), **body_view(m.body)}
 
 
 M = TypeVar("M", bound=BaseModel)
