@@ -191,10 +191,10 @@ class Sender:
         async with self.db.write() as s:
             cards = {c.id: c for c in (await s.execute(
                 select(CardRow).where(col(CardRow.id).in_(card_ids)))).scalars()} if card_ids else {}
+            await outbox.mark_sent(s, [(_id(m), o.message_id) for m, o in outcomes if isinstance(o, Delivery)], now)
             retry_at: dict[tuple[str, str], datetime] = {}
             for msg, outcome in outcomes:
                 if isinstance(outcome, Delivery):
-                    await outbox.mark_sent(s, _id(msg), now, outcome.message_id)
                     card = cards.get(msg.card_id or "")
                     if card is not None:
                         card.refs = {**card.refs, **outcome.refs, "sent": True}

@@ -12,12 +12,12 @@ from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, Field, TypeAdapter
-from sqlalchemy import Update, or_, select, update
+from sqlalchemy import Update, bindparam, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
 from storage.models import OutboxMessage, OutboxStatus
-from storage.upsert import changed, insert_ignore, insert_ignore_stmt
+from storage.upsert import changed, insert_ignore, insert_ignore_into, table
 
 
 # ---- what a message carries ----------------------------------------------------------------------
@@ -125,7 +125,7 @@ async def enqueue_many(session: AsyncSession, messages: Sequence[Outgoing], *, n
                       person_id=m.person_id, op=m.op, card_id=m.card_id)
         return
     dialect = session.bind.dialect.name if session.bind is not None else "sqlite"
-    await session.execute(insert_ignore_stmt(dialect, OutboxMessage), [
+    await session.execute(insert_ignore_into(dialect, OutboxMessage), [
         dict(idempotency_key=m.key, platform=m.platform, recipient=m.recipient, person_id=m.person_id, op=m.op,
              card_id=m.card_id, body=m.body, status=OutboxStatus.pending, attempts=0, next_attempt_at=DUE_NOW,
              created_at=now) for m in messages])
@@ -150,30 +150,30 @@ async def due(session: AsyncSession, now: datetime, limit: int = 200) -> Sequenc
     return (await session.execute(q)).scalars().all()
 
 
+_T = table(OutboxMessage)
+_CLAIM = (
+    update(_T)
+    .where(_T.c.id == bindparam("b_id"), _T.c.attempts == bindparam("b_was"),
+           _T.c.status.in_([OutboxStatus.pending, OutboxStatus.sending]))
+    .values(status=OutboxStatus.sending, attempts=bindparam("b_attempts"), next_attempt_at=bindparam("b_until"))
+)
+_SENT = (
+    update(_T).where(_T.c.id == bindparam("b_id"))
+    .values(status=OutboxStatus.sent, sent_at=bindparam("b_at"), platform_message_id=bindparam("b_pmid"), last_error=None)
+)
+
+
 async def claim(session: AsyncSession, msg: OutboxMessage, now: datetime, lease_s: float) -> bool:
-    """Mark ``sending`` with a lease; only one sender wins the row."""
-    res = await session.execute(
-        _update()
-        .where(
-            col(OutboxMessage.id) == msg.id,
-            col(OutboxMessage.attempts) == msg.attempts,
-            col(OutboxMessage.status).in_([OutboxStatus.pending, OutboxStatus.sending]),
-        )
-        .values(
-            status=OutboxStatus.sending,
-            attempts=msg.attempts + 1,
-            next_attempt_at=now + timedelta(seconds=lease_s),
-        )
-    )
+    """Mark ``sending`` with a lease; only one sender wins the row (the attempt count must still match)."""
+    res = await session.execute(_CLAIM, {"b_id": msg.id, "b_was": msg.attempts, "b_attempts": msg.attempts + 1,
+                                         "b_until": now + timedelta(seconds=lease_s)})
     return bool(changed(res))
 
 
-async def mark_sent(session: AsyncSession, msg_id: int, now: datetime, platform_message_id: str | None) -> None:
-    await session.execute(
-        _update()
-        .where(col(OutboxMessage.id) == msg_id)
-        .values(status=OutboxStatus.sent, sent_at=now, platform_message_id=platform_message_id, last_error=None)
-    )
+async def mark_sent(session: AsyncSession, sent: Sequence[tuple[int, str | None]], now: datetime) -> None:
+    """Record deliveries, (outbox id, platform message id) each, in one executemany."""
+    if sent:
+        await session.execute(_SENT, [{"b_id": i, "b_at": now, "b_pmid": pmid} for i, pmid in sent])
 
 
 async def mark_retry(session: AsyncSession, msg_id: int, at: datetime, error: str, failed: bool) -> None:
