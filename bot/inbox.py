@@ -12,7 +12,7 @@ import logging
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
 
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
@@ -36,6 +36,12 @@ SWEEP_EVERY_S = 15.0
 STRANDED_AFTER_S = 30.0  # a ``received`` row older than this and not queued here has lost its worker
 SWEEP_LIMIT = 1000
 GAVE_UP = "⚠️ 抱歉，这条消息没能处理成功（已记录错误），请稍后重发或联系管理员。"
+
+_T = core_table(InboxEvent)
+_CLAIM = (  # built once; its "done" mark commits together with the handler's effects
+    update(_T).where(_T.c.id == bindparam("b_id"), _T.c.status == InboxStatus.received)
+    .values(status=InboxStatus.done, handled_at=bindparam("b_at"), attempts=_T.c.attempts + 1)
+)
 
 # (key prefix, session, clock or None for the inbox's own, platform of the event) → handler Context
 ContextFactory = Callable[[str, AsyncSession, Clock | None, str | None], Context]
@@ -243,11 +249,7 @@ class Inbox:
 
     async def _handle(self, s: AsyncSession, inbox_id: int, event: Event) -> bool:
         """Claim the row and run its handler in the caller's transaction; False if already claimed."""
-        claimed = await s.execute(
-            update(InboxEvent).execution_options(synchronize_session=False)
-            .where(col(InboxEvent.id) == inbox_id, col(InboxEvent.status) == InboxStatus.received)
-            .values(status=InboxStatus.done, handled_at=self.clock.now(), attempts=col(InboxEvent.attempts) + 1)
-        )
+        claimed = await s.execute(_CLAIM, {"b_id": inbox_id, "b_at": self.clock.now()})
         if not changed(claimed):  # another worker or node got there first
             return False
         ctx = self.make_context(f"in{inbox_id}", s, None, event.platform)

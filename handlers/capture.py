@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Literal
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlmodel import col
 
 from cards.actions import CardAction, Value
@@ -83,6 +83,22 @@ def _contact(r: ActionRecord) -> str | None:
     return r.contact
 
 
+# Built once (every message asks them; building a statement cost more than running it).
+_RECENT_CUSTOMERS = (
+    select(col(Customer.id), col(Customer.name))
+    .where(col(Customer.owner_id) == bindparam("rep_id"))
+    .order_by(col(Customer.last_action_at).desc().nullslast(), col(Customer.id))
+    .limit(CANDIDATE_LIMIT)
+)
+_HISTORY = (
+    select(col(ActionRecord.needs), col(ActionRecord.quote_amount), col(ActionRecord.budget))
+    .where(col(ActionRecord.customer_id) == bindparam("customer_id"), col(ActionRecord.id) != bindparam("record_id"),
+           col(ActionRecord.status) != RecordStatus.rejected)
+    .order_by(col(ActionRecord.created_at).desc())
+    .limit(AUTOFILL_HISTORY)
+)
+
+
 async def _candidates(ctx: Context, record: ActionRecord, ids: list[str]) -> list[tuple[str, str]]:
     """Tagger candidates first, then the rep's own most recently touched customers."""
     out: list[tuple[str, str]] = []
@@ -90,13 +106,7 @@ async def _candidates(ctx: Context, record: ActionRecord, ids: list[str]) -> lis
         c = await ctx.session.get(Customer, cid)
         if c:
             out.append((c.id, c.name))
-    q = (
-        select(col(Customer.id), col(Customer.name))
-        .where(col(Customer.owner_id) == record.rep_id)
-        .order_by(col(Customer.last_action_at).desc().nullslast(), col(Customer.id))
-        .limit(CANDIDATE_LIMIT)
-    )
-    for cid, name in (await ctx.session.execute(q)).all():
+    for cid, name in (await ctx.session.execute(_RECENT_CUSTOMERS, {"rep_id": record.rep_id})).all():
         if all(cid != known for known, _ in out):
             out.append((cid, name))
     return out[:CANDIDATE_LIMIT]
@@ -106,14 +116,7 @@ async def _autofill(ctx: Context, record: ActionRecord) -> list[Fact]:
     """The customer's last 3 need keywords and their budget range from earlier records."""
     if not record.customer_id:
         return []
-    q = (
-        select(col(ActionRecord.needs), col(ActionRecord.quote_amount), col(ActionRecord.budget))
-        .where(col(ActionRecord.customer_id) == record.customer_id, col(ActionRecord.id) != record.id,
-               col(ActionRecord.status) != RecordStatus.rejected)
-        .order_by(col(ActionRecord.created_at).desc())
-        .limit(AUTOFILL_HISTORY)
-    )
-    history = (await ctx.session.execute(q)).all()
+    history = (await ctx.session.execute(_HISTORY, {"customer_id": record.customer_id, "record_id": record.id})).all()
     needs: list[str] = []
     for r in history:
         for n in r.needs:

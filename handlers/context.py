@@ -24,6 +24,7 @@ from handlers.domain import DomainEvent
 from storage import outbox
 from storage.models import Card as CardRow
 from storage.models import Identity, Person
+from storage.upsert import table as core_table
 
 
 @dataclass(frozen=True)
@@ -152,7 +153,7 @@ class Context:
                                             body=outbox.card_body(c.card.to_dict()), person_id=c.person_id,
                                             card_id=card_id))
         if rows:
-            await self.session.execute(insert(CardRow), rows)
+            await self.session.execute(insert(core_table(CardRow)), rows)
         await outbox.enqueue_many(self.session, messages, now=now)
         return [r["id"] for r in rows]
 

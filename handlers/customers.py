@@ -10,6 +10,8 @@ from handlers.understanding import Customer as DirCustomer
 from handlers.understanding import Directory
 from storage.models import Customer
 
+_VERSION = select(func.count(), func.max(col(Customer.created_at)))  # built once, asked per message
+
 
 class DirectoryCache:
     """Building a Directory loads jieba's user dictionary: do it once per change, not per message."""
@@ -19,7 +21,7 @@ class DirectoryCache:
         self._directory: Directory | None = None
 
     async def get(self, session: AsyncSession) -> Directory:
-        version = tuple((await session.execute(select(func.count(), func.max(col(Customer.created_at))))).one())
+        version = tuple((await session.execute(_VERSION)).one())
         if self._directory is None or version != self._version:
             rows = (await session.execute(select(Customer))).scalars().all()
             self._directory = Directory(
