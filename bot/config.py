@@ -124,6 +124,13 @@ class ChannelsConfig(Section):
     dingtalk: DingtalkConfig = DingtalkConfig()
 
 
+class InboxConfig(Section):
+    workers: int = Field(4, ge=1, le=64)
+    sweep_every_s: float = Field(15.0, gt=0)
+    stranded_after_s: float = Field(30.0, ge=0)
+    stuck_after_s: float = Field(120.0, gt=0)
+
+
 class OutboxConfig(Section):
     max_attempts: int = Field(8, ge=1)
     backoff_base_s: float = Field(1.0, gt=0)
@@ -259,6 +266,7 @@ class Config(BaseSettings):
     database: DatabaseConfig = DatabaseConfig()
     server: ServerConfig = ServerConfig()
     channels: ChannelsConfig = ChannelsConfig()
+    inbox: InboxConfig = InboxConfig()
     outbox: OutboxConfig = OutboxConfig()
     schedule: ScheduleConfig = ScheduleConfig()
     rules: RulesConfig = RulesConfig()

@@ -59,6 +59,7 @@ class Inbox:
         on_handled: Callable[[], None] | None = None,
         workers: int = 4,
         sweep_every_s: float = SWEEP_EVERY_S,
+        stranded_after_s: float = STRANDED_AFTER_S,
     ) -> None:
         self.db = db
         self.dispatcher = dispatcher
@@ -70,6 +71,8 @@ class Inbox:
         self._queue: asyncio.Queue[int] = asyncio.Queue()
         self._workers = workers
         self.sweep_every_s = sweep_every_s
+        self.stranded_after_s = stranded_after_s
+        self.failures = 0  # handling attempts that raised, since start (for /readyz and tests)
         self._known: set[int] = set()  # ids queued, being handled or waiting for a retry here
         self._tasks: list[asyncio.Task[None]] = []
         self._pending: list[tuple[dict[str, object], asyncio.Future[int | None]]] = []
@@ -156,10 +159,11 @@ class Inbox:
             self._known.add(inbox_id)
             self._queue.put_nowait(inbox_id)
 
-    async def sweep(self, stranded_after_s: float = STRANDED_AFTER_S) -> int:
+    async def sweep(self, stranded_after_s: float | None = None) -> int:
         """Queue ``received`` rows nobody here is working on: left by a crash, by another node that
         died, or by a failure whose bookkeeping itself failed (disk full). Claiming keeps it exactly-once."""
-        cutoff = self.clock.now() - timedelta(seconds=stranded_after_s)
+        age = self.stranded_after_s if stranded_after_s is None else stranded_after_s
+        cutoff = self.clock.now() - timedelta(seconds=age)
         async with self.db.session() as s:
             ids = (await s.execute(
                 select(col(InboxEvent.id)).where(col(InboxEvent.status) == InboxStatus.received,
@@ -266,6 +270,7 @@ class Inbox:
         """Count the attempt; after the last one, mark it failed and tell the person. Returns [inbox_id]
         when it should be tried again. If this bookkeeping fails too (disk full), the row stays
         ``received`` and is retried: nothing acked is ever stranded."""
+        self.failures += 1
         log.warning("event handling failed", exc_info=exc,
                     extra={"platform": event.platform, "event_id": event.event_id, "inbox_id": inbox_id})
         try:

@@ -72,6 +72,9 @@ class Sender:
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
 
+    def alive(self) -> bool:
+        return self._task is not None and not self._task.done()
+
     def wake(self) -> None:
         self._wake.set()
 

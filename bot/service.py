@@ -5,11 +5,14 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import AsyncIterator
+from datetime import datetime
 from ipaddress import ip_address
+from typing import Any
 
 from aiohttp import web
-from sqlalchemy import text
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
 
 from bot.capabilities import router_from, settings_from, workdays_from
 from bot.channels import registry
@@ -25,7 +28,9 @@ from handlers.dispatch import Dispatcher
 from handlers.understanding import LLMSettings
 from scheduler.registry import Registry
 from scheduler.runner import Scheduler
+from storage import outbox
 from storage.db import Database
+from storage.models import InboxEvent, InboxStatus, OutboxMessage, OutboxStatus
 
 log = logging.getLogger("actionflow.service")
 
@@ -50,8 +55,8 @@ class Service:
     """One process: owns the database, the channels, the capabilities and the background loops."""
 
     def __init__(
-        self, cfg: Config, *, clock: Clock | None = None, sender_clock: Clock | None = None, dispatch_workers: int = 4,
-        scheduler: bool | None = None,
+        self, cfg: Config, *, clock: Clock | None = None, sender_clock: Clock | None = None,
+        dispatch_workers: int | None = None, scheduler: bool | None = None,
     ) -> None:
         self.cfg = cfg
         self.clock = clock or SystemClock()
@@ -64,7 +69,8 @@ class Service:
         self.dispatcher = Dispatcher(self.router)
         self.sender = Sender(self.db, self.channels, sender_clock or SystemClock(), cfg.outbox)
         self.inbox = Inbox(self.db, self.dispatcher, self.clock, self.context, on_handled=self.sender.wake,
-                           workers=dispatch_workers)
+                           workers=cfg.inbox.workers if dispatch_workers is None else dispatch_workers,
+                           sweep_every_s=cfg.inbox.sweep_every_s, stranded_after_s=cfg.inbox.stranded_after_s)
         for name, ch in self.channels.items():
             self.inbox.preparers[name] = ch.prepare  # slow per-event work after the ack (media download)
         llm = LLMSettings.from_config(cfg.understanding.llm)
@@ -131,15 +137,10 @@ class Service:
         return web.json_response({"ok": True})
 
     async def readyz(self, request: web.Request) -> web.Response:
-        t0 = time.perf_counter()
-        try:
-            async with self.db.session() as s:
-                await s.execute(text("SELECT 1"))
-        except Exception as exc:
-            return web.json_response({"ok": False, "db": str(type(exc).__name__)}, status=503)
-        ok = self.started
-        return web.json_response({"ok": ok, "db_ms": round((time.perf_counter() - t0) * 1000, 2)},
-                                 status=200 if ok else 503)
+        """Ready = the database answers, every background loop is alive, and nothing waits too long:
+        the oldest unhandled event and the oldest due message are younger than ``inbox.stuck_after_s``."""
+        report = await readiness(self)
+        return web.json_response(report, status=200 if report["ok"] else 503)
 
     def _admin_only(self, request: web.Request) -> None:
         """The admin API answers loopback callers only: it can send cards to everybody."""
@@ -164,3 +165,38 @@ class Service:
         summary = await self.scheduler.run(job.name, force=True)  # unit claims still hold: nothing twice
         self.sender.wake()
         return web.json_response({"ok": True, "summary": summary})
+
+
+async def readiness(service: Service) -> dict[str, Any]:
+    """What /readyz reports; each check says why it failed."""
+    t0 = time.perf_counter()
+    now = service.clock.now()
+    loops = {"inbox": service.inbox.alive(), "sender": service.sender.alive()}
+    if service.arm_scheduler:
+        loops["scheduler"] = service.scheduler.alive()
+    report: dict[str, Any] = {"started": service.started, "loops": loops, "handling_failures": service.inbox.failures}
+    try:
+        async with service.db.session() as s:
+            oldest_event = (await s.execute(select(func.min(col(InboxEvent.received_at))).where(
+                col(InboxEvent.status) == InboxStatus.received))).scalar_one()
+            due = (col(OutboxMessage.status).in_([OutboxStatus.pending, OutboxStatus.sending]))
+            fresh = (await s.execute(select(func.min(col(OutboxMessage.created_at))).where(
+                due, col(OutboxMessage.next_attempt_at) == outbox.DUE_NOW))).scalar_one()
+            retried = (await s.execute(select(func.min(col(OutboxMessage.next_attempt_at))).where(
+                due, col(OutboxMessage.next_attempt_at) > outbox.DUE_NOW,
+                col(OutboxMessage.next_attempt_at) <= service.sender.clock.now()))).scalar_one()
+    except Exception as exc:
+        return {**report, "ok": False, "db": type(exc).__name__}
+    report["db_ms"] = round((time.perf_counter() - t0) * 1000, 2)
+    limit = service.cfg.inbox.stuck_after_s
+    report["oldest_unhandled_s"] = _age(now, oldest_event)
+    report["oldest_due_message_s"] = max(_age(now, fresh), _age(service.sender.clock.now(), retried))
+    stuck = [k for k in ("oldest_unhandled_s", "oldest_due_message_s") if report[k] > limit]
+    report["ok"] = service.started and all(loops.values()) and not stuck
+    if stuck:
+        report["stuck"] = stuck
+    return report
+
+
+def _age(now: datetime, since: datetime | None) -> float:
+    return round(max(0.0, (now - since).total_seconds()), 1) if since is not None else 0.0

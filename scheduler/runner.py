@@ -81,6 +81,10 @@ class Scheduler:
             await asyncio.gather(self.catch_up_task, return_exceptions=True)
             self.catch_up_task = None
 
+    def alive(self) -> bool:
+        """The timers are armed and APScheduler's loop is running."""
+        return self._aps is not None and self._aps.running
+
     def next_runs(self) -> dict[str, datetime | None]:
         """Each armed trigger's next fire time (for ``jobs list`` and logs)."""
         if self._aps is None:

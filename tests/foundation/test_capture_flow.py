@@ -13,7 +13,6 @@ from storage.models import (
     InboxEvent,
     LocalChatMessage,
     OutboxMessage,
-    OutboxStatus,
     Person,
     RecordStatus,
 )
@@ -171,10 +170,18 @@ async def test_bad_input_is_refused_and_changes_nothing(client: TestClient, serv
 
 
 async def test_unknown_user_gets_no_record_and_outbox_stays_clean(client: TestClient, service: Service) -> None:
-    async with service.db.session() as s:
-        failed = (await s.execute(select(func.count()).select_from(OutboxMessage).where(
-            OutboxMessage.status == OutboxStatus.failed))).scalar_one()
-    assert failed == 0
+    async def counts() -> tuple[int, ...]:
+        async with service.db.session() as s:
+            return tuple([(await s.execute(select(func.count()).select_from(t))).scalar_one()
+                          for t in (InboxEvent, ActionRecord, OutboxMessage)])
+
+    before = await counts()
+    for person_id in (999_999, -1, 0):  # no such person; and ids no person can have
+        r = await client.post("/local/api/message", json={"person_id": person_id, "client_id": f"ghost-person-{person_id + 10}",
+                                                          "text": "今天拜访了瑞丰机械张总，下周三再去"})
+        assert r.status == 403 and "未知用户" in await r.text()
+    await service.inbox.drain()
+    assert await counts() == before
 
 
 async def test_health_endpoints(client: TestClient) -> None:
