@@ -150,6 +150,11 @@ class Inbox:
         """Wait until every queued event has been handled (tests and benchmarks)."""
         await self._queue.join()
 
+    @property
+    def in_hand(self) -> int:
+        """Events queued, being handled or waiting for a retry in this process."""
+        return len(self._known)
+
     def alive(self) -> bool:
         """Every worker and the sweep are still running (none died of an exception)."""
         return bool(self._tasks) and not any(t.done() for t in self._tasks)

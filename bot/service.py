@@ -174,7 +174,8 @@ async def readiness(service: Service) -> dict[str, Any]:
     loops = {"inbox": service.inbox.alive(), "sender": service.sender.alive()}
     if service.arm_scheduler:
         loops["scheduler"] = service.scheduler.alive()
-    report: dict[str, Any] = {"started": service.started, "loops": loops, "handling_failures": service.inbox.failures}
+    report: dict[str, Any] = {"started": service.started, "loops": loops, "handling_failures": service.inbox.failures,
+                              "in_hand": service.inbox.in_hand}
     try:
         async with service.db.session() as s:
             oldest_event = (await s.execute(select(func.min(col(InboxEvent.received_at))).where(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import socket
@@ -10,6 +11,7 @@ import sys
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 import yaml
@@ -70,17 +72,21 @@ class Server:
         self.wait_ready()
 
     def wait_ready(self) -> None:
-        import urllib.request
-
         deadline = time.time() + 60
         while time.time() < deadline:
             try:
-                with urllib.request.urlopen(f"http://127.0.0.1:{self.port}/readyz", timeout=1) as r:
-                    if r.status == 200:
-                        return
+                self.ready = self.readyz()
+                return
             except OSError:
                 time.sleep(0.1)
         raise AssertionError(f"server did not start: {self.proc.stderr.read() if self.proc.stderr else ''}")
+
+    def readyz(self) -> dict[str, Any]:
+        import urllib.request
+
+        with urllib.request.urlopen(f"http://127.0.0.1:{self.port}/readyz", timeout=1) as r:
+            body: dict[str, Any] = json.loads(r.read())
+            return body
 
     def kill(self) -> None:
         self.proc.send_signal(signal.SIGKILL)
@@ -108,8 +114,8 @@ def test_killed_after_store_before_handling_is_handled_once(workdir: Path) -> No
     server = Server(workdir)
     wait_until(lambda: query(db, "SELECT count(*) FROM local_chat_message WHERE card_id IS NOT NULL")[0][0] == 1)
     server.kill()
-    server = Server(workdir)  # a second restart must not handle it again
-    time.sleep(1.0)
+    server = Server(workdir)  # a second restart must not handle it again: ready with nothing in hand
+    assert server.ready["ok"] and server.ready["in_hand"] == 0 and server.ready["oldest_unhandled_s"] == 0
     server.kill()
     assert query(db, "SELECT status, attempts FROM inbox_event") == [("done", 1)]
     assert query(db, "SELECT count(*) FROM action_record WHERE source_event_id IS NOT NULL") == [(1,)]

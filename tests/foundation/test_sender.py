@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -95,12 +95,16 @@ async def test_gives_up_after_max_attempts(tmp_path: Path) -> None:
 
 
 async def test_rate_limit_paces_instead_of_dropping(tmp_path: Path) -> None:
-    ch = FlakyChannel(failures=0, limiter=RateLimiter([(2, 0.3)]))
+    ch = FlakyChannel(failures=0, limiter=RateLimiter([(2, 60.0)]))
     db, sender = await _setup(tmp_path, ch, ["1", "2", "3", "4", "5"])
     await sender.tick()
     assert ch.accepted == ["1", "2"]  # the budget is spent; the rest wait instead of being sent and dropped
-    await _drain(sender)
-    assert ch.accepted == ["1", "2", "3", "4", "5"]
+    waiting = [r for r in await _rows(db) if r.status == OutboxStatus.pending]
+    assert len(waiting) == 3 and all(r.attempts == 0 for r in waiting)
+    # the first waiter is due when the window frees a slot (~60 s), the ones behind it with it, in order
+    due = [r.next_attempt_at.replace(tzinfo=UTC) - datetime.now(UTC) for r in waiting]
+    assert timedelta(seconds=50) < due[0] <= timedelta(seconds=60)
+    assert await sender.tick() == 0 and ch.accepted == ["1", "2"]  # nothing due yet: nothing sent early
     await db.close()
 
 

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import io
 import json
+from datetime import datetime, timedelta
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 from handlers.understanding import CONTRACT_FIELDS, Directory
 from handlers.understanding.commands import run_eval, run_tag, tag_stream
@@ -51,9 +53,14 @@ def test_run_tag_with_naive_now_uses_shanghai() -> None:
 
 
 def test_run_tag_without_now_uses_current_time() -> None:
+    """Without --now, "明天" is tomorrow in the org's zone as of the moment the command runs."""
     out = io.StringIO()
-    assert run_tag(str(DATA / "customers.csv"), None, io.StringIO("瑞丰机械 上门拜访\n"), out) == 0
-    assert _records(out)[0]["customer_id"] == "D001"
+    before = datetime.now(ZoneInfo("Asia/Shanghai")).date()
+    assert run_tag(str(DATA / "customers.csv"), None, io.StringIO("瑞丰机械 上门拜访，明天再去\n"), out) == 0
+    after = datetime.now(ZoneInfo("Asia/Shanghai")).date()
+    [rec] = _records(out)
+    assert rec["customer_id"] == "D001"
+    assert rec["next_touch"] in {(before + timedelta(days=1)).isoformat(), (after + timedelta(days=1)).isoformat()}
 
 
 def test_run_tag_errors(tmp_path: Path) -> None:

@@ -12,6 +12,7 @@ from sqlalchemy import select
 from bot.importers import link_identity
 from bot.service import Service
 from cards.render_wecom import PICK_QUESTION
+from handlers import must_do, rhythm
 from handlers.clock import FixedClock
 from storage.db import Database
 from storage.models import Person
@@ -19,9 +20,6 @@ from tests.conftest import eventually, make_config, seeded
 from tests.wecom.conftest import REP_USERID
 from tests.wecom.fake_server import Callbacks, FakeWecom
 from tests.wecom.test_e2e import _async, cards_sent, key_of, post
-
-must_do = pytest.importorskip("handlers.must_do")
-rhythm = pytest.importorskip("handlers.rhythm")
 
 
 @pytest.fixture
