@@ -20,14 +20,6 @@ def _config(args: argparse.Namespace) -> Config:
     return load_config(args.config)
 
 
-def _secret_envs(cfg: Config) -> list[str]:
-    names: list[str] = [cfg.understanding.llm.api_key_env, cfg.asr.api_key_env, cfg.security.token_secret_env]
-    for name in type(cfg.channels).model_fields:  # every channel section's credential variables
-        section = getattr(cfg.channels, name)
-        names += [v for k, v in section.model_dump().items() if k.endswith("_env") and isinstance(v, str)]
-    return names
-
-
 async def _with_db(cfg: Config, fn: Callable[[Any], Awaitable[str]]) -> str:
     from storage.db import Database
 
@@ -51,13 +43,15 @@ def cmd_init(args: argparse.Namespace) -> int:
 def cmd_serve(args: argparse.Namespace) -> int:
     from aiohttp import web
 
-    from bot.logs import setup_logging
+    from bot.logs import secret_env_names, setup_logging
     from bot.service import Service
 
     cfg = _config(args)
-    setup_logging(cfg.logging.level, cfg.logging.json_lines, _secret_envs(cfg))
+    setup_logging(cfg.logging.level, cfg.logging.json_lines, secret_env_names(cfg))
     host = args.host or cfg.server.host
     port = args.port or cfg.server.port
+    # the flags win over file and environment, and the service must know the address it really binds
+    cfg = cfg.model_copy(update={"server": cfg.server.model_copy(update={"host": host, "port": port})})
     service = Service(cfg)
     print(f"actionflow serving on http://{host}:{port}  (channels: {', '.join(service.channels) or 'none'})",
           flush=True)
@@ -110,17 +104,19 @@ def cmd_eval(args: argparse.Namespace) -> int:
 
 
 def cmd_doctor(args: argparse.Namespace) -> int:
-    """Check every enabled platform's credentials against the platform itself; exit 1 when one fails."""
-    from bot.channels import registry
+    """Check every enabled platform's credentials against the platform itself; exit 1 when one fails.
+    The verdict is masked like the logs: people paste it into chats and tickets."""
+    from bot.channels import enabled_specs
+    from bot.logs import Masker, secret_env_names
 
     cfg = _config(args)
+    masker = Masker.from_env(secret_env_names(cfg))
     checked, ok = 0, True
-    for name, spec in registry().items():
-        section = getattr(cfg.channels, name, None)
-        if spec.doctor is None or not getattr(section, "enabled", False):
+    for spec in enabled_specs(cfg).values():
+        if spec.doctor is None:
             continue
         passed, lines = asyncio.run(spec.doctor(cfg))
-        print("\n".join(lines))
+        print(masker.mask("\n".join(lines)))
         checked, ok = checked + 1, ok and passed
     if not checked:
         print("没有启用需要检查凭据的平台（channels.<平台>.enabled 均未启用）")

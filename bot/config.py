@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import os
 import re
-import shutil
 from datetime import date, time
 from pathlib import Path
 from typing import Any
@@ -16,9 +15,11 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict, SettingsError
 
 EXAMPLE_PATH = Path(__file__).resolve().parent.parent / "config.example.yaml"
+ENV_PREFIX = "ACTIONFLOW__"
+INIT_SECTIONS = ("org",)  # what `actionflow init` leaves active; every other key stays a commented default
 
 
 class ConfigError(Exception):
@@ -242,6 +243,7 @@ class ASRConfig(Section):
 
 
 class SecurityConfig(Section):
+    admin_token_env: str = "ACTIONFLOW_ADMIN_TOKEN"  # the admin API's bearer token (see bot/admin.py)
     token_secret_env: str = "ACTIONFLOW_TOKEN_SECRET"
     qr_token_ttl_s: int = Field(86400, ge=60)
 
@@ -256,11 +258,21 @@ class LoggingConfig(Section):
 
 
 class Config(BaseSettings):
-    """The whole file. ``ACTIONFLOW__DATABASE__URL`` style variables override single keys."""
+    """The whole file. ``ACTIONFLOW__DATABASE__URL`` style variables override single keys of it."""
 
     model_config = SettingsConfigDict(
-        extra="forbid", frozen=True, env_prefix="ACTIONFLOW__", env_nested_delimiter="__"
+        extra="forbid", frozen=True, env_prefix=ENV_PREFIX, env_nested_delimiter="__"
     )
+
+    @classmethod
+    def settings_customise_sources(
+        cls, settings_cls: type[BaseSettings], init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource, dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        """Environment first, then the file (passed as init values): an override must win over the file,
+        which pydantic-settings' default order (init first) silently prevents."""
+        return env_settings, init_settings
 
     org: OrgConfig = OrgConfig()
     database: DatabaseConfig = DatabaseConfig()
@@ -276,20 +288,47 @@ class Config(BaseSettings):
     logging: LoggingConfig = LoggingConfig()
 
 
+def _env_name(loc: tuple[int | str, ...]) -> str | None:
+    """The set environment variable a value came from, if any (names are case-insensitive)."""
+    for n in range(len(loc), 0, -1):
+        want = (ENV_PREFIX + "__".join(str(p) for p in loc[:n])).upper()
+        for name in os.environ:
+            if name.upper() == want:
+                return name
+    return None
+
+
 def _format(exc: ValidationError) -> str:
     lines = []
     for err in exc.errors():
         path = ".".join(str(p) for p in err["loc"]) or "(root)"
         msg = "unknown key" if err["type"] == "extra_forbidden" else err["msg"]
-        lines.append(f"{path}: {msg}")
+        env = _env_name(tuple(err["loc"]))
+        lines.append(f"{path}: {msg}" + (f" (from environment variable {env})" if env else ""))
     return "; ".join(lines)
 
 
+def _unknown_env_sections() -> list[str]:
+    """``ACTIONFLOW__<SECTION>…`` variables naming no section: pydantic-settings would skip them silently."""
+    known = {name.upper() for name in Config.model_fields}
+    return sorted(name for name in os.environ if name.upper().startswith(ENV_PREFIX)
+                  and name.upper()[len(ENV_PREFIX):].split("__")[0] not in known)
+
+
 def config_from_dict(data: dict[str, Any]) -> Config:
+    """The file's values under the ``ACTIONFLOW__…`` environment overrides; ConfigError names the key
+    (and the variable, when the bad value came from one)."""
+    unknown = _unknown_env_sections()
+    if unknown:
+        raise ConfigError("; ".join(f"{name}: unknown key (environment variable)" for name in unknown))
     try:
         return Config(**data)
     except ValidationError as exc:
         raise ConfigError(_format(exc)) from None
+    except SettingsError as exc:  # a section-wide variable that is not valid JSON
+        m = re.search(r'field "(\w+)"', str(exc))
+        env = _env_name((m.group(1),)) if m else None
+        raise ConfigError(f"{env or ENV_PREFIX + '…'}: not a valid JSON value for a whole section") from None
 
 
 def load_config(path: str | Path) -> Config:
@@ -298,18 +337,33 @@ def load_config(path: str | Path) -> Config:
     if not p.exists():
         raise ConfigError(f"{p}: no such file (run `actionflow init` to write one)")
     try:
-        data = yaml.safe_load(p.read_text(encoding="utf-8")) or {}
+        data = yaml.safe_load(p.read_text(encoding="utf-8"))
     except yaml.YAMLError as exc:
         raise ConfigError(f"{p}: not valid YAML: {exc}") from None
+    if data is None:  # a truncated or blanked file must not quietly become "all defaults"
+        raise ConfigError(f"{p}: the file is empty (run `actionflow init --force` to write a fresh one)")
     if not isinstance(data, dict):
         raise ConfigError(f"{p}: the top level must be a mapping")
     return config_from_dict(data)
 
 
+def starter_config() -> str:
+    """config.example.yaml with every section but ``INIT_SECTIONS`` commented out: the documentation
+    stays in the file, but defaults are not frozen into it, so later defaults apply and nothing in the
+    file hides what was never chosen."""
+    out, active = [], True
+    for line in EXAMPLE_PATH.read_text(encoding="utf-8").splitlines():
+        top = re.match(r"^([a-z_]+):", line)
+        if top:
+            active = top.group(1) in INIT_SECTIONS
+        out.append(line if active or not line.strip() or line.lstrip().startswith("#") else f"# {line}")
+    return "\n".join(out) + "\n"
+
+
 def write_example(path: str | Path, overwrite: bool = False) -> bool:
-    """Copy config.example.yaml to ``path``; returns False when it already exists."""
+    """Write ``starter_config()`` to ``path``; returns False when it already exists."""
     p = Path(path)
     if p.exists() and not overwrite:
         return False
-    shutil.copyfile(EXAMPLE_PATH, p)
+    p.write_text(starter_config(), encoding="utf-8")
     return True

@@ -6,7 +6,6 @@ import logging
 import time
 from collections.abc import AsyncIterator
 from datetime import datetime
-from ipaddress import ip_address
 from typing import Any
 
 from aiohttp import web
@@ -14,11 +13,13 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
+from bot.admin import AdminApi
 from bot.capabilities import router_from, settings_from, workdays_from
-from bot.channels import registry
+from bot.channels import enabled_specs
 from bot.channels.base import Channel, ChannelDeps
-from bot.config import Config, ConfigError
+from bot.config import Config
 from bot.enrich import LLMUnderstanding
+from bot.guard import WebGuard, is_loopback
 from bot.inbox import Inbox
 from bot.sender import Sender
 from handlers.clock import Clock, SystemClock
@@ -39,16 +40,7 @@ def build_channels(deps: ChannelDeps) -> dict[str, Channel]:
     """Every enabled ``channels.<name>`` section, built by its registered spec, in config order.
 
     An enabled section with no channel folder behind it is a start-up error, never a silent no-op."""
-    specs = registry()
-    out: dict[str, Channel] = {}
-    for name in type(deps.cfg.channels).model_fields:
-        if not getattr(getattr(deps.cfg.channels, name), "enabled", False):
-            continue
-        spec = specs.get(name)
-        if spec is None:
-            raise ConfigError(f"channels.{name}.enabled: this version has no {name} channel yet; set it to false")
-        out[spec.name] = spec.build(deps)
-    return out
+    return {spec.name: spec.build(deps) for spec in enabled_specs(deps.cfg).values()}
 
 
 class Service:
@@ -61,7 +53,8 @@ class Service:
         self.cfg = cfg
         self.clock = clock or SystemClock()
         self.db = Database(cfg.database.url)
-        self.channels = build_channels(ChannelDeps(cfg=cfg, db=self.db, clock=self.clock))
+        self.guard = WebGuard.from_config(cfg)  # one CSRF token per start, shared by the emulator page and the admin API
+        self.channels = build_channels(ChannelDeps(cfg=cfg, db=self.db, clock=self.clock, guard=self.guard))
         self.settings = settings_from(cfg, list(self.channels))
         self.directory = DirectoryCache()
         self.workdays = workdays_from(cfg)
@@ -84,6 +77,7 @@ class Service:
         # Timers follow the wall clock: a service on a test clock arms them only when asked to.
         self.arm_scheduler = cfg.schedule.enabled and (
             scheduler if scheduler is not None else isinstance(self.clock, SystemClock))
+        self.admin = AdminApi(cfg, self.guard, self.jobs, self.scheduler, self.clock, self.sender.wake)
         self.started = False
 
     def context(self, key_prefix: str, session: AsyncSession, clock: Clock | None = None,
@@ -101,6 +95,10 @@ class Service:
         await self.sender.start()
         if self.arm_scheduler:
             await self.scheduler.start()
+        if "local" in self.channels and not is_loopback(self.cfg.server.host):
+            log.warning("THE CHAT EMULATOR IS ON WHILE LISTENING ON %s: anyone who reaches this port can read every "
+                        "chat and speak as anybody. Set channels.local.enabled: false or serve on 127.0.0.1.",
+                        self.cfg.server.host)
         self.started = True
         log.info("service started", extra={"channels": ",".join(self.channels), "db": self.db.engine.url.render_as_string()})
 
@@ -119,8 +117,7 @@ class Service:
         app.add_routes([
             web.get("/healthz", self.healthz),
             web.get("/readyz", self.readyz),
-            web.get("/admin/api/jobs", self.list_jobs),
-            web.post("/admin/api/jobs/{name}/run", self.run_job),
+            *self.admin.routes(),
         ])
         for ch in self.channels.values():
             app.add_routes(ch.routes())
@@ -141,30 +138,6 @@ class Service:
         the oldest unhandled event and the oldest due message are younger than ``inbox.stuck_after_s``."""
         report = await readiness(self)
         return web.json_response(report, status=200 if report["ok"] else 503)
-
-    def _admin_only(self, request: web.Request) -> None:
-        """The admin API answers loopback callers only: it can send cards to everybody."""
-        try:
-            loopback = ip_address(request.remote or "").is_loopback
-        except ValueError:
-            loopback = False
-        if not loopback:
-            raise web.HTTPForbidden(text="admin API is only available from 127.0.0.1")
-
-    async def list_jobs(self, request: web.Request) -> web.Response:
-        self._admin_only(request)
-        return web.json_response(
-            [{"name": j.name, "label": j.label, "schedule": j.schedule} for j in self.jobs.jobs.values()]
-        )
-
-    async def run_job(self, request: web.Request) -> web.Response:
-        self._admin_only(request)
-        job = self.jobs.get(request.match_info["name"])
-        if job is None:
-            raise web.HTTPNotFound(text="没有这个定时任务")
-        summary = await self.scheduler.run(job.name, force=True)  # unit claims still hold: nothing twice
-        self.sender.wake()
-        return web.json_response({"ok": True, "summary": summary})
 
 
 async def readiness(service: Service) -> dict[str, Any]:

@@ -35,16 +35,18 @@ def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
 
 
 def make_engine(url: str) -> AsyncEngine:
+    """``hide_parameters``: a failed statement's message (logged, stored in ``inbox_event.error``) must not
+    carry the bound values, which are people's messages and names."""
     u = make_url(url)
     if u.get_backend_name() == "sqlite":
         if u.database and u.database != ":memory:":
             Path(u.database).parent.mkdir(parents=True, exist_ok=True)
-            engine = create_async_engine(url, async_creator=creator(u.database))
+            engine = create_async_engine(url, async_creator=creator(u.database), hide_parameters=True)
         else:
-            engine = create_async_engine(url, connect_args={"timeout": BUSY_TIMEOUT_S})
+            engine = create_async_engine(url, connect_args={"timeout": BUSY_TIMEOUT_S}, hide_parameters=True)
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
         return engine
-    return create_async_engine(url, pool_pre_ping=True)
+    return create_async_engine(url, pool_pre_ping=True, hide_parameters=True)
 
 
 def session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:

@@ -25,6 +25,7 @@ from storage.models import OutboxMessage
 
 if TYPE_CHECKING:
     from bot.config import Config
+    from bot.guard import WebGuard
 
 log = logging.getLogger("actionflow.channels")
 
@@ -151,6 +152,7 @@ class ChannelDeps:
     cfg: Config
     db: Database
     clock: Clock
+    guard: WebGuard | None = None  # the service's per-start Host/Origin/CSRF checks (browser-facing routes)
 
     @property
     def tz(self) -> ZoneInfo:

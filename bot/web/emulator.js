@@ -2,6 +2,8 @@
 "use strict";
 const $ = (sel) => document.querySelector(sel);
 const chat = $("#chat");
+// Per-start token from the page: the server refuses browser POSTs without it (cross-site request forgery).
+const CSRF = { "X-CSRF-Token": document.querySelector('meta[name="actionflow-csrf"]').content };
 let person = null;
 let socket = null;
 
@@ -28,7 +30,7 @@ function show(m) {
 }
 
 async function post(path, body) {
-  const r = await fetch(path, { method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify(body) });
+  const r = await fetch(path, { method: "POST", headers: { ...CSRF, "Content-Type": "application/json" }, body: JSON.stringify(body) });
   if (!r.ok) toast(await r.text());
   return r.ok;
 }
@@ -93,7 +95,7 @@ for (const kind of ["photo", "voice", "file"]) {
     const fd = new FormData();
     fd.append("person_id", String(person)); fd.append("client_id", clientId());
     fd.append("kind", kind === "photo" ? "image" : kind); fd.append("file", f);
-    const r = await fetch("/local/api/upload", { method: "POST", body: fd });
+    const r = await fetch("/local/api/upload", { method: "POST", headers: CSRF, body: fd });
     if (!r.ok) toast(await r.text());
     e.target.value = "";
   });
@@ -122,17 +124,22 @@ async function loadJobs() {
   const r = await fetch("/admin/api/jobs");
   const jobs = r.ok ? await r.json() : [];
   const ul = $("#jobs"); ul.innerHTML = "";
+  if (!r.ok) { const li = document.createElement("li"); li.textContent = await r.text(); ul.appendChild(li); return; }
   if (!jobs.length) { ul.innerHTML = "<li>没有定时任务</li>"; return; }
   for (const j of jobs) {
     const li = document.createElement("li");
     const label = document.createElement("span");
     label.innerHTML = `${j.label}<small>${j.schedule}</small>`;
+    // The moment the run simulates: the job's own slot today unless changed (texts are true for that moment).
+    const at = document.createElement("input");
+    at.type = "datetime-local"; at.value = j.at.slice(0, 16); at.dataset.job = j.name; at.setAttribute("aria-label", "模拟时刻");
     const b = document.createElement("button"); b.className = "btn"; b.textContent = "运行"; b.dataset.job = j.name;
     b.onclick = async () => {
-      const res = await fetch(`/admin/api/jobs/${encodeURIComponent(j.name)}/run`, { method: "POST" });
+      const res = await fetch(`/admin/api/jobs/${encodeURIComponent(j.name)}/run`, { method: "POST",
+        headers: { ...CSRF, "Content-Type": "application/json" }, body: JSON.stringify({ at: at.value }) });
       toast(res.ok ? (await res.json()).summary : await res.text());
     };
-    li.append(label, b); ul.appendChild(li);
+    li.append(label, at, b); ul.appendChild(li);
   }
 }
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -74,4 +75,10 @@ def test_rep_confirms_a_record_in_the_emulator(server: str, tmp_path: Path) -> N
         done = page.locator(".card", has_text="已记录")
         expect(done).to_be_visible(timeout=15000)
         expect(done).to_contain_text("已确认")
+        # the jobs panel (admin API, same CSRF token): it shows the moment it simulates, today's 08:45 by default
+        page.click("#admin-toggle")
+        moment = page.locator("#jobs input[data-job='morning_must_do']")
+        expect(moment).to_have_value(re.compile(r"^\d{4}-\d{2}-\d{2}T08:45$"))
+        page.locator("#jobs button[data-job='morning_must_do']").click()
+        expect(page.locator(".toast", has_text="08:45")).to_be_visible(timeout=15000)
         browser.close()

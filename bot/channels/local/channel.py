@@ -8,19 +8,21 @@ so a repeated send shows once.
 
 from __future__ import annotations
 
+import os
 import re
 import time
 import uuid
 from pathlib import Path
 from typing import Any, TypeVar
 
-from aiohttp import BodyPartReader, web
+from aiohttp import BodyPartReader, MultipartReader, web
 from pydantic import BaseModel, Field, ValidationError
 from sqlalchemy import select
 from sqlmodel import col
 
 from bot.channels.base import Channel, ChannelError, Delivery
 from bot.channels.local.hub import Hub
+from bot.guard import MAX_ID, MIN_ID, WebGuard, query_id, read_json
 from bot.ratelimit import unlimited
 from cards.model import Card
 from cards.render_html import render_html
@@ -39,10 +41,12 @@ MEDIA_KINDS = {"image": EventKind.image, "voice": EventKind.voice, "file": Event
 MEDIA_LABELS = {EventKind.image: "🖼 照片", EventKind.voice: "🎤 语音", EventKind.file: "📄 文件"}
 HISTORY = 100
 IDENTITY_TTL_S = 5.0
+M = TypeVar("M", bound=BaseModel)
+UNKNOWN_SENDER = "未知用户：这个身份不在组织名录里，消息未记录"
 
 
 class _Inbound(BaseModel):
-    person_id: int
+    person_id: int = Field(ge=MIN_ID, le=MAX_ID)
     client_id: str = Field(pattern=CLIENT_ID.pattern)
 
 
@@ -97,8 +101,10 @@ def _inbound_payload(event: Event, inbox_id: int | None) -> dict[str, Any]:
 class LocalChannel(Channel):
     name = PLATFORM
 
-    def __init__(self, db: Database, clock: Clock, media_dir: str, max_upload_bytes: int = 20 * 1024 * 1024) -> None:
+    def __init__(self, db: Database, clock: Clock, media_dir: str, max_upload_bytes: int = 20 * 1024 * 1024,
+                 guard: WebGuard | None = None) -> None:
         self.db = db
+        self.guard = guard or WebGuard()
         self.clock = clock
         self.media_dir = Path(media_dir)
         self.max_upload_bytes = max_upload_bytes
@@ -124,7 +130,9 @@ class LocalChannel(Channel):
 
     # ---- pages -------------------------------------------------------------------------------
     async def page(self, request: web.Request) -> web.StreamResponse:
-        return web.FileResponse(WEB_DIR / "emulator.html")
+        if not self.guard.host_allowed(request.headers.get("Host")):  # DNS rebinding would read the token
+            raise web.HTTPForbidden(text="拒绝：请求的主机名不是本服务的地址")
+        return self.guard.page((WEB_DIR / "emulator.html").read_text(encoding="utf-8"))
 
     async def static(self, request: web.Request) -> web.StreamResponse:
         name = request.match_info["name"]
@@ -133,6 +141,7 @@ class LocalChannel(Channel):
         return web.FileResponse(WEB_DIR / name)
 
     async def people(self, request: web.Request) -> web.Response:
+        self.guard.check(request)
         async with self.db.session() as s:
             q = (
                 select(Person, col(Identity.external_id))
@@ -148,7 +157,8 @@ class LocalChannel(Channel):
     async def history(self, request: web.Request) -> web.Response:
         """The last messages both ways: what the person sent is the inbox itself, what the bot sent
         is the transcript table; merged by time, the person's message first on a tie."""
-        person_id = _int(request.query.get("person"))
+        self.guard.check(request)
+        person_id = query_id(request.query.get("person"))
         async with self.db.session() as s:
             sent = (await s.execute(
                 select(InboxEvent).where(col(InboxEvent.platform) == PLATFORM, col(InboxEvent.sender) == str(person_id),
@@ -165,7 +175,8 @@ class LocalChannel(Channel):
         return web.json_response([p for *_, p in merged[-HISTORY:]])
 
     async def websocket(self, request: web.Request) -> web.WebSocketResponse:
-        person_id = _int(request.query.get("person"))
+        self.guard.check(request)  # a foreign page must not open a socket and read everyone's chat
+        person_id = query_id(request.query.get("person"))
         ws = web.WebSocketResponse(heartbeat=30)
         await ws.prepare(request)
         self.hub.add(person_id, ws)
@@ -178,67 +189,97 @@ class LocalChannel(Channel):
 
     # ---- inbound -----------------------------------------------------------------------------
     async def post_text(self, request: web.Request) -> web.Response:
-        m = await _parse(request, _Text)
+        m = await self._parse(request, _Text)
         return await self._inbound(m, EventKind.text, text=m.text)
 
     async def post_location(self, request: web.Request) -> web.Response:
-        m = await _parse(request, _Location)
+        m = await self._parse(request, _Location)
         loc = Location(lat=m.lat, lng=m.lng, label=m.label)
         return await self._inbound(m, EventKind.location, location=loc)
 
     async def post_action(self, request: web.Request) -> web.Response:
-        m = await _parse(request, _Press)
+        m = await self._parse(request, _Press)
         action = CardAction(card_id=m.card_id, action=m.action, value=m.value)
         return await self._inbound(m, EventKind.card_action, action=action)
 
+    async def _parse(self, request: web.Request, model: type[M]) -> M:
+        self.guard.check(request, write=True)
+        return await read_json(request, model)
+
     async def post_upload(self, request: web.Request) -> web.Response:
-        """Multipart: person_id, client_id, kind (image|voice|file), file. Streamed with a size cap."""
+        """Multipart: person_id, client_id, kind (image|voice|file), then file, streamed with a size cap.
+
+        The sender is checked before a byte is written (so the form must name them before the file);
+        the file is streamed to a hidden temporary name and moved into place only once the whole
+        request was read and accepted, so a refused, over-limit, broken or aborted upload leaves nothing."""
+        self.guard.check(request, write=True)
         if not request.content_type.startswith("multipart/"):
             raise web.HTTPUnsupportedMediaType(text="需要 multipart/form-data")
-        reader = await request.multipart()
-        fields: dict[str, str] = {}
-        saved: tuple[Path, str, str] | None = None
-        async for part in reader:
-            if isinstance(part, BodyPartReader) and part.name == "file" and saved is None:
-                saved = await self._save(part)
-            elif isinstance(part, BodyPartReader) and part.name:
-                fields[part.name] = (await part.read(decode=True)).decode("utf-8", "replace")[:100]
+        stem = uuid.uuid4().hex
+        tmp = self.media_dir / f".{stem}.part"
+        leftover: Path | None = tmp
         try:
             try:
-                meta = _Inbound(person_id=int(fields.get("person_id", "")), client_id=fields.get("client_id", ""))
-            except (ValueError, ValidationError):
-                raise web.HTTPBadRequest(text="person_id / client_id 缺失或无效") from None
-            kind = MEDIA_KINDS.get(fields.get("kind", ""))
-            if saved is None or kind is None:
-                raise web.HTTPBadRequest(text="需要 file 和 kind=image|voice|file")
-            path, name, mime = saved
-            media = Media(ref=path.name, name=name, mime=mime, path=str(path))
-            return await self._inbound(meta, kind, media=media)
-        except web.HTTPException:
-            if saved is not None:  # a refused upload leaves nothing behind
-                saved[0].unlink(missing_ok=True)
-            raise
+                meta, kind, name, mime = await self._read_upload(await request.multipart(), tmp)
+            except (ValueError, AssertionError, UnicodeError):  # aiohttp's words for a malformed multipart body
+                raise web.HTTPBadRequest(text="multipart 请求体格式错误") from None
+            suffix = "".join(c for c in Path(name).suffix[:10] if c.isalnum() or c == ".")
+            final = self.media_dir / f"{stem}{suffix}"
+            os.replace(tmp, final)
+            leftover = final  # until the event is stored, a failure removes the file itself
+            response = await self._inbound(meta, kind, media=Media(ref=final.name, name=name, mime=mime, path=str(final)))
+            leftover = None
+            return response
+        finally:
+            if leftover is not None:
+                leftover.unlink(missing_ok=True)
 
-    async def _save(self, part: BodyPartReader) -> tuple[Path, str, str]:
+    async def _read_upload(self, reader: MultipartReader, tmp: Path) -> tuple[_Inbound, EventKind, str, str]:
+        """Fields first (who and what), then the one file part into ``tmp``; HTTP errors for bad forms."""
+        fields: dict[str, str] = {}
+        meta: tuple[_Inbound, str, str] | None = None
+        async for part in reader:
+            if not isinstance(part, BodyPartReader) or not part.name:
+                continue
+            if part.name != "file":
+                fields[part.name] = (await part.read(decode=True)).decode("utf-8", "replace")[:100]
+                continue
+            if meta is not None:
+                raise web.HTTPBadRequest(text="只能上传一个 file")
+            sender = await self._sender(fields)
+            await self._save(part, tmp)
+            meta = (sender, Path(part.filename or "upload").name[:100],
+                    part.headers.get("Content-Type", "application/octet-stream"))
+        kind = MEDIA_KINDS.get(fields.get("kind", ""))
+        if meta is None or kind is None:
+            raise web.HTTPBadRequest(text="需要 file 和 kind=image|voice|file")
+        return meta[0], kind, meta[1], meta[2]
+
+    async def _sender(self, fields: dict[str, str]) -> _Inbound:
+        """The form's person, checked against the directory before any upload byte is stored."""
+        try:
+            meta = _Inbound(person_id=int(fields.get("person_id", "")), client_id=fields.get("client_id", ""))
+        except (ValueError, ValidationError):
+            raise web.HTTPBadRequest(text="person_id / client_id 缺失或无效（须在 file 之前）") from None
+        if not await self._known(meta.person_id):
+            raise web.HTTPForbidden(text=UNKNOWN_SENDER)
+        return meta
+
+    async def _save(self, part: BodyPartReader, path: Path) -> None:
+        """Stream one part to ``path``, refusing it past the cap (the caller removes ``path`` on failure)."""
         self.media_dir.mkdir(parents=True, exist_ok=True)
-        name = Path(part.filename or "upload").name[:100]
-        suffix = "".join(c for c in Path(name).suffix[:10] if c.isalnum() or c == ".")
-        path = self.media_dir / f"{uuid.uuid4().hex}{suffix}"
         size = 0
         with path.open("wb") as f:
             while chunk := await part.read_chunk(65536):
                 size += len(chunk)
                 if size > self.max_upload_bytes:
-                    f.close()
-                    path.unlink(missing_ok=True)
                     raise web.HTTPRequestEntityTooLarge(max_size=self.max_upload_bytes, actual_size=size)
                 f.write(chunk)
-        return path, name, part.headers.get("Content-Type", "application/octet-stream")
 
     async def _inbound(self, m: _Inbound, kind: EventKind, **fields: Any) -> web.Response:
         """Refuse people outside the org at the door, store the event, echo it to the person's window."""
         if not await self._known(m.person_id):
-            raise web.HTTPForbidden(text="未知用户：这个身份不在组织名录里，消息未记录")
+            raise web.HTTPForbidden(text=UNKNOWN_SENDER)
         event = Event(platform=PLATFORM, event_id=m.client_id, kind=kind, sender=str(m.person_id),
                       sent_at=self.clock.now(), **fields)
         new = await self.intake(event)
@@ -285,28 +326,3 @@ class LocalChannel(Channel):
             row.body = msg.body
         await self.hub.publish(row.person_id, {**_payload(row.id, row.model_dump()), "replace": True})
         return Delivery(message_id=str(row.id), refs={})
-
-
-
-M = TypeVar("M", bound=BaseModel)
-
-
-async def _parse(request: web.Request, model: type[M]) -> M:
-    try:
-        data = await request.json()
-    except ValueError:
-        raise web.HTTPBadRequest(text="请求体不是合法的 JSON") from None
-    if not isinstance(data, dict):
-        raise web.HTTPBadRequest(text="请求体必须是 JSON 对象")
-    try:
-        return model.model_validate(data)
-    except ValidationError as exc:
-        fields = ", ".join(".".join(str(x) for x in e["loc"]) for e in exc.errors())
-        raise web.HTTPBadRequest(text=f"字段无效：{fields}") from None
-
-
-def _int(v: str | None) -> int:
-    try:
-        return int(v or "")
-    except ValueError:
-        raise web.HTTPBadRequest(text="person 参数无效") from None
