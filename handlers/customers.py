@@ -10,6 +10,7 @@ from handlers.understanding import Customer as DirCustomer
 from handlers.understanding import Directory
 from storage.models import Customer
 
+_CHECKED = "directory_checked"
 _VERSION = select(func.count(), func.max(col(Customer.created_at)))  # built once, asked per message
 
 
@@ -21,7 +22,11 @@ class DirectoryCache:
         self._directory: Directory | None = None
 
     async def get(self, session: AsyncSession) -> Directory:
+        """Checked once per transaction: a batch of messages handled together sees one snapshot anyway."""
+        if self._directory is not None and session.info.get(_CHECKED) is self:
+            return self._directory
         version = tuple((await session.execute(_VERSION)).one())
+        session.info[_CHECKED] = self
         if self._directory is None or version != self._version:
             rows = (await session.execute(select(Customer))).scalars().all()
             self._directory = Directory(

@@ -25,7 +25,13 @@ _RESOLVE = (  # built once: every event asks it, and building a statement cost m
 
 
 async def resolve(session: AsyncSession, platform: str, external_id: str) -> Person | None:
-    return (await session.execute(_RESOLVE, {"platform": platform, "external_id": external_id})).scalar_one_or_none()
+    """Asked once per (platform, user) per transaction: a batch often holds several messages of one person."""
+    known: dict[tuple[str, str], Person | None] = session.info.setdefault("people", {})
+    key = (platform, external_id)
+    if key not in known:
+        known[key] = (await session.execute(
+            _RESOLVE, {"platform": platform, "external_id": external_id})).scalar_one_or_none()
+    return known[key]
 
 
 async def supervisor_chain(session: AsyncSession, person_id: int, max_depth: int = 8) -> list[Person]:
