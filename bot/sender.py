@@ -58,6 +58,12 @@ class Plan:
     orphans: list[OutboxMessage] = field(default_factory=list)  # their platform is not enabled
 
 
+def _failure(exc: Exception) -> Failure:
+    if isinstance(exc, ChannelError):
+        return Failure(str(exc), exc.retryable, exc.retry_after)
+    return Failure(f"{type(exc).__name__}: {exc}", True, None)  # network errors, timeouts: retry
+
+
 def _id(msg: OutboxMessage) -> int:
     assert msg.id is not None
     return msg.id
@@ -130,15 +136,18 @@ class Sender:
             item[0].attempts += 1
             groups.setdefault((item[0].platform, item[0].recipient), []).append(item)
         sem = asyncio.Semaphore(CONCURRENT_RECIPIENTS)
-        outcomes: list[Outcome] = []
+        outcomes = await self._send_batched(claimed)
+        batched = {id(m) for m, _ in outcomes}
 
         async def run(group: list[Planned]) -> None:
             async with sem:
                 for n, (msg, channel, refs) in enumerate(group):  # one recipient's messages stay in order
+                    if id(msg) in batched:
+                        continue
                     outcome = await self._call(msg, channel, refs)
                     outcomes.append(outcome)
                     if not isinstance(outcome[1], Delivery):
-                        outcomes.extend((m, RELEASED) for m, _, _ in group[n + 1:])
+                        outcomes.extend((m, RELEASED) for m, _, _ in group[n + 1:] if id(m) not in batched)
                         return
 
         await asyncio.gather(*(run(g) for g in groups.values()))
@@ -177,13 +186,28 @@ class Sender:
             plan.go.append((msg, channel, refs))
         return plan
 
+    async def _send_batched(self, claimed: list[Planned]) -> list[Outcome]:
+        """New messages of channels that take many at once (the emulator's transcript): one call each.
+        Updates still go one by one, after, in each recipient's order."""
+        by_channel: dict[str, tuple[Channel, list[OutboxMessage]]] = {}
+        for msg, channel, _ in claimed:
+            if channel.batch_sends and msg.op != "update":
+                by_channel.setdefault(channel.name, (channel, []))[1].append(msg)
+        outcomes: list[Outcome] = []
+        for channel, msgs in by_channel.values():
+            try:
+                results = await channel.deliver_many(msgs)
+            except Exception as exc:  # the whole call failed: every message is retried
+                results = [exc] * len(msgs)
+            for msg, result in zip(msgs, results, strict=True):
+                outcomes.append((msg, result if isinstance(result, Delivery) else _failure(result)))
+        return outcomes
+
     async def _call(self, msg: OutboxMessage, channel: Channel, refs: dict[str, object]) -> Outcome:
         try:
             return msg, await (channel.update_card(msg, refs) if msg.op == "update" else channel.deliver(msg))
-        except ChannelError as exc:
-            return msg, Failure(str(exc), exc.retryable, exc.retry_after)
-        except Exception as exc:  # network errors, timeouts: retry
-            return msg, Failure(f"{type(exc).__name__}: {exc}", True, None)
+        except Exception as exc:
+            return msg, _failure(exc)
 
     async def _record(self, outcomes: list[Outcome]) -> None:
         """Every result of the tick in one transaction: sent ids and card refs, retries, released rows."""

@@ -6,18 +6,36 @@ times longer and were the handling path's main cost (measured by ``bench.ingest`
 SQLAlchemy aiosqlite dialect is given this connection instead (``async_creator``), whose coroutines
 finish without awaiting anything.
 
-What can block the loop: another *process* holding SQLite's write lock (this process's writers
-queue on ``Database.write()``'s asyncio lock first), for at most ``busy_timeout``; WAL readers never
-wait. PostgreSQL keeps its own async driver.
+Nothing here blocks the loop on a lock: the connection's own busy timeout is 0, and a statement that
+finds the database locked (another process, or another ``Database`` on the same file in this one) is
+retried after an ``asyncio.sleep``, so whoever holds the lock can finish, for up to ``BUSY_TIMEOUT_S``.
+WAL readers never wait. PostgreSQL keeps its own async driver.
 """
 
 from __future__ import annotations
 
+import asyncio
 import sqlite3
-from collections.abc import Iterable, Sequence
-from typing import Any
+import time
+from collections.abc import Callable, Iterable, Sequence
+from typing import Any, TypeVar
 
-BUSY_TIMEOUT_S = 2.0  # how long a statement may wait for another process's write lock
+BUSY_TIMEOUT_S = 10.0  # how long a statement may wait for another connection's write lock
+T = TypeVar("T")
+
+
+async def _patiently(call: Callable[[], T]) -> T:
+    """Run ``call``; while SQLite says the database is locked, yield to the loop and try again."""
+    deadline = time.monotonic() + BUSY_TIMEOUT_S
+    pause = 0.001
+    while True:
+        try:
+            return call()
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or time.monotonic() > deadline:
+                raise
+        await asyncio.sleep(pause)
+        pause = min(pause * 2, 0.05)
 
 
 class InlineCursor:
@@ -31,11 +49,12 @@ class InlineCursor:
         self._cursor.close()
 
     async def execute(self, sql: str, parameters: Sequence[Any] | dict[str, Any] = ()) -> InlineCursor:
-        self._cursor.execute(sql, parameters)
+        await _patiently(lambda: self._cursor.execute(sql, parameters))
         return self
 
     async def executemany(self, sql: str, parameters: Iterable[Sequence[Any] | dict[str, Any]]) -> InlineCursor:
-        self._cursor.executemany(sql, parameters)
+        rows = list(parameters)  # a retry must see the same rows again
+        await _patiently(lambda: self._cursor.executemany(sql, rows))
         return self
 
     async def fetchone(self) -> Any:
@@ -100,7 +119,7 @@ class InlineConnection:
         return await self.cursor().execute(sql, parameters)
 
     async def commit(self) -> None:
-        self._conn.commit()
+        await _patiently(self._conn.commit)
 
     async def rollback(self) -> None:
         self._conn.rollback()
@@ -132,6 +151,7 @@ def creator(path: str) -> Any:
     """An ``async_creator`` for ``create_async_engine``: opens ``path`` with pysqlite defaults."""
 
     async def connect() -> InlineConnection:
-        return InlineConnection(sqlite3.connect(path, timeout=BUSY_TIMEOUT_S, check_same_thread=False))
+        conn = sqlite3.connect(path, timeout=0, check_same_thread=False)  # never wait inside SQLite: see above
+        return InlineConnection(conn)
 
     return connect

@@ -144,6 +144,19 @@ class Channel(ABC):
     async def update_card(self, msg: OutboxMessage, refs: dict[str, Any]) -> Delivery:
         """Replace a sent card (refs as returned by ``deliver``) with ``msg.body["card"]``."""
 
+    async def deliver_many(self, msgs: list[OutboxMessage]) -> list[Delivery | Exception]:
+        """Several sends at once, each answered in order. A platform API takes one message per call, so
+        the default sends one by one; a channel whose "platform" is our own database overrides it."""
+        out: list[Delivery | Exception] = []
+        for msg in msgs:
+            try:
+                out.append(await self.deliver(msg))
+            except Exception as exc:
+                out.append(exc)
+        return out
+
+    batch_sends = False  # True when deliver_many is cheaper than one deliver per message
+
 
 @dataclass(frozen=True)
 class ChannelDeps:

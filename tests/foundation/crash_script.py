@@ -36,11 +36,11 @@ def die() -> None:
 class DyingChannel(LocalChannel):
     """The real local channel; the process is killed right after the platform side accepted a card."""
 
-    async def deliver(self, msg: OutboxMessage) -> Delivery:
-        delivery = await super().deliver(msg)
-        if "card" in msg.body:
+    async def deliver_many(self, msgs: list[OutboxMessage]) -> list[Delivery | Exception]:
+        results = await super().deliver_many(msgs)
+        if any("card" in m.body for m in msgs):
             die()
-        return delivery
+        return results
 
 
 async def main(mode: str, config: str, person_id: int) -> Any:

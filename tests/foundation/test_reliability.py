@@ -3,6 +3,7 @@ hand. And /readyz says what it claims: the database, every loop, and how long th
 
 from __future__ import annotations
 
+import asyncio
 import sqlite3
 from datetime import timedelta
 from pathlib import Path
@@ -104,3 +105,34 @@ async def test_readyz_reports_stuck_work_and_dead_loops(cfg: Config, client: Tes
 
 async def _ready(client: TestClient) -> bool:
     return (await client.get("/readyz")).status == 200
+
+
+async def test_a_writer_waiting_for_the_lock_does_not_block_the_holder(tmp_path: Path) -> None:
+    """Two connections to one SQLite file in one process (two nodes in a test, or the CLI beside the
+    service): while one holds the write lock across an await, the other waits by yielding, not by
+    blocking the loop — so the holder can finish, and both writes land."""
+    from storage.db import Database
+    from storage.models import Customer
+
+    cfg = make_config(tmp_path)
+    a, b = Database(cfg.database.url), Database(cfg.database.url)
+    await a.migrate()
+    holding = asyncio.Event()
+
+    async def holder() -> None:
+        async with a.write() as s:
+            s.add(Customer(id="LOCK1", name="甲公司"))
+            await s.flush()  # the write lock is taken here
+            holding.set()
+            await asyncio.sleep(0.2)  # keep it across an await, as a handler awaiting anything would
+
+    async def waiter() -> None:
+        await holding.wait()
+        async with b.write() as s:
+            s.add(Customer(id="LOCK2", name="乙公司"))
+
+    await asyncio.wait_for(asyncio.gather(holder(), waiter()), timeout=30)
+    async with a.session() as s:
+        assert {c.id for c in (await s.execute(select(Customer))).scalars()} >= {"LOCK1", "LOCK2"}
+    await a.close()
+    await b.close()

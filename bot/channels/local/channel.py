@@ -302,21 +302,39 @@ class LocalChannel(Channel):
         return known
 
     # ---- outbound ----------------------------------------------------------------------------
+    batch_sends = True
+
     async def deliver(self, msg: OutboxMessage) -> Delivery:
-        person_id = int(msg.recipient)
-        if not await self._known(person_id):
-            raise ChannelError(f"invalid user {msg.recipient}", retryable=False)
-        values: dict[str, Any] = dict(person_id=person_id, direction="out", body=msg.body, card_id=msg.card_id,
-                                      delivery_key=msg.idempotency_key, created_at=self.clock.now())
+        [result] = await self.deliver_many([msg])
+        if isinstance(result, Exception):
+            raise result
+        return result
+
+    async def deliver_many(self, msgs: list[OutboxMessage]) -> list[Delivery | Exception]:
+        """Every message into the transcript in one transaction, then pushed to open pages."""
+        results: list[Delivery | Exception] = []
+        shown: list[tuple[int, dict[str, Any]]] = []
+        insert = insert_ignore_into(self.db.engine.dialect.name, LocalChatMessage).returning(
+            core_table(LocalChatMessage).c.id)
         async with self.db.write() as s:
-            stmt = insert_ignore_into(self.db.engine.dialect.name, LocalChatMessage)
-            new_id = (await s.execute(stmt.returning(core_table(LocalChatMessage).c.id), values)).scalar_one_or_none()
-            if new_id is None:  # a repeat of a delivery (same key): the transcript already has it
-                row = (await s.execute(select(LocalChatMessage).where(
-                    col(LocalChatMessage.delivery_key) == msg.idempotency_key))).scalar_one()
-                values, new_id = row.model_dump(), row.id
-        await self.hub.publish(person_id, _payload(new_id, values))
-        return Delivery(message_id=str(new_id), refs={"local_message_id": new_id})
+            for msg in msgs:
+                person_id = int(msg.recipient)
+                if not await self._known(person_id):
+                    results.append(ChannelError(f"invalid user {msg.recipient}", retryable=False))
+                    continue
+                values: dict[str, Any] = dict(person_id=person_id, direction="out", body=msg.body,
+                                              card_id=msg.card_id, delivery_key=msg.idempotency_key,
+                                              created_at=self.clock.now())
+                new_id = (await s.execute(insert, values)).scalar_one_or_none()
+                if new_id is None:  # a repeat of a delivery (same key): the transcript already has it
+                    row = (await s.execute(select(LocalChatMessage).where(
+                        col(LocalChatMessage.delivery_key) == msg.idempotency_key))).scalar_one()
+                    values, new_id = row.model_dump(), row.id
+                shown.append((person_id, _payload(new_id, values)))
+                results.append(Delivery(message_id=str(new_id), refs={"local_message_id": new_id}))
+        for person_id, payload in shown:
+            await self.hub.publish(person_id, payload)
+        return results
 
     async def update_card(self, msg: OutboxMessage, refs: dict[str, Any]) -> Delivery:
         async with self.db.write() as s:
