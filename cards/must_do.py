@@ -17,6 +17,7 @@ SOURCE_LABELS = {
     "custom": "自己添加",
 }
 MARKS = {"done": "✅", "red": "🔴", "open": "⬜"}
+NEVER_PICKED = "（未选定，系统按建议计入）"
 
 
 @dataclass
@@ -26,6 +27,11 @@ class MustDoItem:
     status: str  # open | done | red | dropped
     source: str
     chosen: bool = False  # one of today's set, not just a proposal
+    auto: bool = False  # put into the set at the end of the day because the rep never picked
+
+    @property
+    def label(self) -> str:
+        return f"{self.title}{NEVER_PICKED if self.auto else ''}"
 
 
 @dataclass
@@ -53,7 +59,7 @@ def build_must_do(v: MustDoView) -> Card:
     chosen = [i for i in v.items if i.chosen]
     done = sum(i.status == "done" for i in chosen)
     red = sum(i.status == "red" for i in chosen)
-    lines = [f"{MARKS.get(i.status, '⬜')} {n}. {i.title}" for n, i in enumerate(chosen, 1)]
+    lines = [f"{MARKS.get(i.status, '⬜')} {n}. {i.label}" for n, i in enumerate(chosen, 1)]
     buttons = [] if v.closed else [
         Button(f"done:{i.id}", f"完成 {n}. {short(i.title.split('：')[0], 10)}", "primary", "done")
         for n, i in enumerate(chosen, 1) if i.status == "open"

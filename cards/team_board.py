@@ -13,6 +13,7 @@ from cards.must_do import day_label
 class RepProgress:
     name: str
     chosen: int = 0  # items in today's set (0 = not picked yet)
+    auto: int = 0  # of those, put in by the end-of-day run because the rep never picked
     done: int = 0
     red: int = 0
     reasons_missing: int = 0  # red items still without a reason
@@ -35,19 +36,24 @@ def build_team_board(v: BoardView) -> Card:
             lines.append(f"{r.name}：还没选今日{v.count}件")
             continue
         line = f"{r.name}：✅{r.done}/{r.chosen}"
+        if r.auto:
+            line = f"{r.name}：未选定（系统按建议计入{r.auto}件）· ✅{r.done}/{r.chosen}"
         if r.red:
             line += f" · 🔴{r.red}"
             if r.reasons_missing:
                 line += f"（{r.reasons_missing}件待填原因）"
         lines.append(line)
     escalated = sum(r.escalated for r in v.reps)
-    chosen = sum(1 for r in v.reps if r.chosen)
+    picked = [r for r in v.reps if r.chosen and not r.auto]  # only a rep's own choice counts as picked
+    unpicked = [r.name for r in v.reps if r not in picked]
     items = sum(r.chosen for r in v.reps)
     facts = [
-        Fact("已选定", f"{chosen}/{len(v.reps)}人"),
+        Fact("已选定", f"{len(picked)}/{len(v.reps)}人"),
         Fact("已完成", f"{sum(r.done for r in v.reps)}/{items}件"),
         Fact("红灯", f"{sum(r.red for r in v.reps)}件"),
     ]
+    if unpicked:
+        facts.append(Fact("未选定", "、".join(unpicked)))
     note = ""
     if escalated:
         facts.append(Fact("原因逾期", f"{escalated}件"))

@@ -23,10 +23,15 @@ class WarningView:
     problem: str = ""
 
 
+def span(hours: int) -> str:
+    """How long, as a rep says it: hours within a day, whole days after ("已6天", not "已154小时")."""
+    return f"{hours}小时" if hours < 24 else f"{hours // 24}天"
+
+
 def _title(v: WarningView) -> tuple[str, Color]:
     c = v.customer_name
     if v.kind == "stale_lead":
-        return f"🔴 红灯：{c} 已{v.hours}小时无跟进", "red"
+        return f"🔴 红灯：{c} 已{span(v.hours)}无跟进", "red"
     if v.kind == "first_contact":
         if v.level == "red":
             return f"🔴 新线索{v.hours}小时仍未联系：{c}", "red"

@@ -191,7 +191,8 @@ async def board_card(ctx: Context, sup: Person, day: date, count: int) -> Card:
     for r in reps:
         mine = [i for i in items if i.rep_id == r.id]
         progress.append(RepProgress(
-            name=r.name, chosen=len(mine), done=sum(i.status == MustDoStatus.done for i in mine),
+            name=r.name, chosen=len(mine), auto=sum(i.auto for i in mine),
+            done=sum(i.status == MustDoStatus.done for i in mine),
             red=sum(i.status == MustDoStatus.red for i in mine),
             reasons_missing=sum(i.status == MustDoStatus.red and not i.reason for i in mine),
             escalated=sum(i.escalated_at is not None for i in mine),
@@ -216,7 +217,7 @@ async def refresh_board(ctx: Context, rep_id: int, day: date) -> None:
 # ---- the rep's presses -------------------------------------------------------------------------
 def _item(i: MustDo) -> MustDoItem:
     assert i.id is not None
-    return MustDoItem(id=i.id, title=i.title, status=i.status.value, source=i.source, chosen=i.chosen)
+    return MustDoItem(id=i.id, title=i.title, status=i.status.value, source=i.source, chosen=i.chosen, auto=i.auto)
 
 
 async def _items(ctx: Context, rep_id: int, day: date) -> list[MustDo]:
@@ -353,7 +354,7 @@ async def close_day(ctx: Context, rules: Rules, rep_id: int) -> list[MustDo]:
     chosen = [i for i in items if i.chosen]
     fill = sorted((i for i in items if not i.chosen), key=lambda i: (i.status != MustDoStatus.done, i.rank))
     for i in fill[: max(0, rules.must_do_count - len(chosen))]:
-        i.chosen = True
+        i.chosen = i.auto = True
     red = []
     for i in items:
         if i.status == MustDoStatus.open:

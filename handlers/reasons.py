@@ -17,6 +17,7 @@ from sqlmodel import col
 
 from cards.actions import CardAction, Value
 from cards.model import Card
+from cards.must_do import NEVER_PICKED
 from cards.reason import REASONS, ReasonItem, ReasonView, build_reason
 from handlers import must_do
 from handlers.clock import day_bounds
@@ -63,7 +64,7 @@ async def reason_card(ctx: Context, subject: dict[str, object], problem: str = "
     for i in (rows[k] for k in ids if k in rows):
         by = await ctx.session.get(Person, i.reason_by) if i.reason_by else None
         assert i.id is not None
-        items.append(ReasonItem(id=i.id, title=i.title, reason=i.reason, note=i.reason_note,
+        items.append(ReasonItem(id=i.id, title=i.title + (NEVER_PICKED if i.auto else ""), reason=i.reason, note=i.reason_note,
                                 by_name=by.name if by else "", late=bool(i.reason_at and i.reason_at > cutoff)))
     return build_reason(ReasonView(rep_name=rep.name, day=day, deadline=deadline, items=items,
                                    escalated_from=str(subject.get("escalated_from", "")), problem=problem))

@@ -247,6 +247,7 @@ class MustDo(SQLModel, table=True):
     record_id: int | None = None  # the record whose next touch proposed it
     title: str
     chosen: bool = False  # one of the day's must-dos (else still just a proposal)
+    auto: bool = False  # chosen by the end-of-day run because the rep never picked (not the rep's choice)
     status: MustDoStatus = MustDoStatus.open
     card_id: str | None = None  # the morning card that shows it
     done_at: datetime | None = _ts()

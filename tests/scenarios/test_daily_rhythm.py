@@ -114,3 +114,23 @@ async def test_supervisor_pauses_a_warning_with_a_block_reason(chat: Chat) -> No
     await chat.should_send(card.facts["负责人"], text="⛔")
     await chat.press(who, card, card.actions("block:")[0])
     await chat.should_send(who, card=f"已设阻塞原因：{card.facts['客户']}")
+
+
+async def test_board_counts_only_reps_who_picked_and_names_the_others(chat: Chat) -> None:
+    """Only 张伟 picks; at 16:00 the others' proposals are taken for them. The board must not say 3/3
+    picked, must name who did not pick, and every card showing those items must say they were never chosen."""
+    await chat.run("morning_must_do", MORNING)
+    await pick_three(chat, "张伟")
+    board = await chat.should_send("王芳", card="团队今日必做")
+    assert board.facts["已选定"] == "1/3人" and board.facts["未选定"] == "李娜、陈磊"
+    await chat.run("end_of_day", AFTERNOON)
+    board = await chat.should_send("王芳", card="团队今日必做", where=lambda c: "系统按建议" in c.text)
+    assert board.facts["已选定"] == "1/3人"
+    assert any(line.startswith("李娜：未选定（系统按建议计入3件）") for line in board.text.splitlines())
+    never = "未选定，系统按建议计入"
+    red = await chat.should_send("李娜", card="件未完成")
+    assert red.text.count(never) == 3
+    mine = await chat.should_send("张伟", card="必做", where=lambda c: "件未完成" in c.title)
+    assert never not in mine.text  # 张伟 chose his own
+    reason = await chat.should_send("王芳", card="李娜：3件必做未完成")
+    assert never in reason.text
