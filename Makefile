@@ -22,10 +22,13 @@ run: $(STAMP) config.yaml
 	$(VENV)/bin/actionflow demo
 	$(VENV)/bin/actionflow serve --host $(HOST) --port $(PORT)
 
-# Debian's Chromium drives the browser tests; ffmpeg converts voice (AMR/Opus → WAV).
+# Debian's Chromium drives the browser tests (with CJK and emoji fonts, so screenshots show text, not boxes);
+# ffmpeg converts voice (AMR/Opus → WAV).
 system-deps:
-	@if ! command -v chromium >/dev/null || ! command -v ffmpeg >/dev/null || ! fc-list :lang=zh 2>/dev/null | grep -q .; then \
-		$(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq chromium ffmpeg fonts-noto-cjk; \
+	@if ! command -v chromium >/dev/null || ! command -v ffmpeg >/dev/null || ! fc-list :lang=zh 2>/dev/null | grep -q . \
+			|| ! fc-list 2>/dev/null | grep -qi 'color emoji'; then \
+		$(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq chromium ffmpeg \
+			fonts-noto-cjk fonts-noto-color-emoji; \
 	fi
 
 lint: $(STAMP)

@@ -12,10 +12,30 @@ function clientId() {
   return Array.from({ length: 32 }, () => Math.floor(Math.random() * 16).toString(16)).join("");
 }
 
+// What the server said about the person's own action: shown in the footer (in the flow), so it never
+// covers a card, and cleared after a while.
+let statusTimer = null;
 function toast(text) {
-  const t = document.createElement("div");
-  t.className = "toast"; t.textContent = text; document.body.appendChild(t);
-  setTimeout(() => t.remove(), 2500);
+  const st = $("#status");
+  st.textContent = text;
+  clearTimeout(statusTimer);
+  statusTimer = setTimeout(() => { st.textContent = ""; }, 6000);
+}
+
+// A card replaced in place while it is scrolled out of sight: say so, and offer to jump to it.
+function noticeUpdate(el) {
+  const above = el.offsetTop + el.offsetHeight < chat.scrollTop + 8;
+  const below = el.offsetTop > chat.scrollTop + chat.clientHeight;
+  if (!above && !below) return;
+  const n = $("#updated");
+  const title = el.querySelector(".card-title");
+  n.textContent = (above ? "↑ " : "↓ ") + "卡片已更新：" + (title ? title.textContent : "");
+  n.hidden = false;
+  n.onclick = () => {
+    n.hidden = true;
+    el.scrollIntoView({ block: "center", behavior: "smooth" });
+    el.classList.add("flash"); setTimeout(() => el.classList.remove("flash"), 1500);
+  };
 }
 
 function show(m) {
@@ -26,7 +46,7 @@ function show(m) {
   if (m.html) { el.innerHTML = m.html; } else {
     el.innerHTML = ""; const b = document.createElement("div"); b.className = "bubble"; b.textContent = m.text; el.appendChild(b);
   }
-  if (fresh) { chat.appendChild(el); chat.scrollTop = chat.scrollHeight; }
+  if (fresh) { chat.appendChild(el); chat.scrollTop = chat.scrollHeight; } else if (m.replace) { noticeUpdate(el); }
 }
 
 async function post(path, body) {

@@ -59,6 +59,8 @@ def test_rep_confirms_a_record_in_the_emulator(server: str, tmp_path: Path) -> N
         browser = pw.chromium.launch(executable_path=CHROMIUM, args=ARGS,
                                      env={**os.environ, "HOME": str(tmp_path)})
         page = browser.new_page(viewport={"width": 1100, "height": 800}, locale="zh-CN")
+        failed: list[str] = []
+        page.on("response", lambda r: failed.append(r.url) if r.status >= 400 else None)
         page.goto(server)
         page.select_option("#person", label="张伟（销售 · 无锡）")
         expect(page.locator("body[data-live='1']")).to_have_count(1)
@@ -80,5 +82,69 @@ def test_rep_confirms_a_record_in_the_emulator(server: str, tmp_path: Path) -> N
         moment = page.locator("#jobs input[data-job='morning_must_do']")
         expect(moment).to_have_value(re.compile(r"^\d{4}-\d{2}-\d{2}T08:45$"))
         page.locator("#jobs button[data-job='morning_must_do']").click()
-        expect(page.locator(".toast", has_text="08:45")).to_be_visible(timeout=15000)
+        expect(page.locator("#status", has_text="08:45")).to_be_visible(timeout=15000)  # in the footer, over no card
+        page.click("#admin-toggle")
+
+        # 王芳's team board, scrolled out of sight by later messages, changes when 张伟 picks: a chip says so
+        page.set_viewport_size({"width": 1100, "height": 520})
+        page.select_option("#person", label="王芳（主管 · 江苏）")
+        expect(page.locator(".card", has_text="团队今日必做")).to_have_count(1, timeout=15000)
+        for _ in range(3):
+            page.fill("#text", "帮助")
+            page.click("#send")
+        expect(page.locator(".msg.out .bubble")).to_have_count(3, timeout=15000)  # three answers below the board
+        pick(server, "张伟")
+        chip = page.locator("#updated")
+        expect(chip).to_be_visible(timeout=15000)
+        expect(chip).to_contain_text("团队今日必做", timeout=15000)
+        chip.click()
+        expect(page.locator(".card", has_text="团队今日必做")).to_be_in_viewport()
+
+        assert not [u for u in failed if u.startswith(server)], failed  # no 404 (favicon included)
+        shot = tmp_path / "emulator.png"
+        page.screenshot(path=str(shot))
+        assert drawn_colours(page, shot) > 50  # a real picture of cards and Chinese text, not a blank page
+
+        phone = browser.new_page(viewport={"width": 390, "height": 844}, locale="zh-CN")
+        phone.goto(server)
+        header = phone.locator("header").bounding_box()
+        assert header is not None and header["height"] < 110, header  # not one character per line
+        assert phone.evaluate("document.documentElement.scrollWidth") <= 390  # nothing sticks out sideways
+        phone.screenshot(path=str(tmp_path / "phone.png"))
         browser.close()
+
+
+def pick(server: str, name: str) -> None:
+    """``name`` picks up to three proposals on the morning card (typing the rest) and locks them, as its
+    buttons and input would."""
+    import json
+
+    people = json.loads(urllib.request.urlopen(server + "/local/api/people", timeout=5).read())
+    pid = next(p["id"] for p in people if p["name"] == name)
+    history = json.loads(urllib.request.urlopen(f"{server}/local/api/history?person={pid}", timeout=5).read())
+    html = next(m["html"] for m in history if "html" in m and "必做" in m["html"] and "pick:" in m["html"])
+    card_id = re.search(r'data-card-id="([^"]+)"', html)
+    assert card_id
+    picks = [(a, "") for a in re.findall(r'data-action="(pick:\d+:on)"', html)[:3]]
+    typed = [("custom", f"回访一位老客户（{k}）") for k in range(3 - len(picks))]  # fewer proposals than 3
+    for n, (action, value) in enumerate([*picks, *typed, ("lock", "")]):
+        body = json.dumps({"person_id": pid, "client_id": f"browser-pick-{n:04d}", "card_id": card_id.group(1),
+                           "action": action, "value": value}).encode()
+        req = urllib.request.Request(server + "/local/api/action", data=body,
+                                     headers={"Content-Type": "application/json"})
+        assert urllib.request.urlopen(req, timeout=5).status == 200
+
+
+def drawn_colours(page: object, shot: Path) -> int:
+    """Distinct colours in the screenshot, counted by Chromium itself (a canvas), so no image library is needed."""
+    import base64
+
+    data = "data:image/png;base64," + base64.b64encode(shot.read_bytes()).decode()
+    return int(page.evaluate("""async (src) => {
+        const img = new Image(); img.src = src; await img.decode();
+        const c = document.createElement("canvas"); c.width = img.width; c.height = img.height;
+        const g = c.getContext("2d"); g.drawImage(img, 0, 0);
+        const px = g.getImageData(0, 0, c.width, c.height).data, seen = new Set();
+        for (let i = 0; i < px.length; i += 4 * 7) seen.add((px[i] << 16) | (px[i + 1] << 8) | px[i + 2]);
+        return seen.size;
+    }""", data))
