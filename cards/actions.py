@@ -16,6 +16,7 @@ from enum import Enum
 from typing import Any, ClassVar, Literal, Self, get_args, get_origin
 
 SEP = ":"
+NOTHING_CHOSEN = "unchosen"  # a picker submitted while still on its "请选择…" placeholder
 
 
 class Value(str):

@@ -10,10 +10,12 @@ choice arrives with the next button press, no date picker and no text input. So:
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
+from cards.actions import NOTHING_CHOSEN
 from cards.confirmation import quick_dates
 from cards.model import Card
 
@@ -23,6 +25,7 @@ MAX_KEY_BYTES = 1024
 MAX_OPTION_ID_BYTES = 128
 MAX_BUTTONS = 6
 MAX_OPTIONS = 10
+OPTION_TEXT_MAX = 16  # WeCom's recommended length for a dropdown option
 GROUP_LABELS = {"customer": "客户", "type": "类型", "date": "日期"}
 BUTTON_STYLE = {"primary": 1, "default": 2, "danger": 3}
 DESC_COLOR = {"grey": 0, "red": 2, "green": 3}  # anything else: 1 (black)
@@ -92,6 +95,33 @@ def _fit(pickable: list[_Choice]) -> list[_Choice]:
     return [c for c in pickable if c in chosen]  # keep the card's order
 
 
+_COMPANY = re.compile(r"(股份)?有限(责任)?公司$|集团$")
+_BRACKETS = re.compile(r"（[^）]*）|\([^)]*\)")
+# ways to shorten a name, boldest first; a name falls back to a milder one when the bolder one collides
+_SHORTER = (lambda s: _BRACKETS.sub("", _COMPANY.sub("", s)), lambda s: _COMPANY.sub("", s), lambda s: s)
+
+
+def option_texts(items: list[tuple[str, str]]) -> list[str]:
+    """Dropdown texts within WeCom's recommended 16 characters, each still telling its option apart:
+    company suffixes and bracketed regions go first, then the middle is elided, keeping head and tail."""
+    def fit(prefix: str, label: str, level: int) -> str:
+        head = (prefix + "：") if prefix else ""
+        room = OPTION_TEXT_MAX - len(head)
+        if len(label) > room:
+            label = _SHORTER[level](label) or label
+        return head + (label if len(label) <= room else label[: room - 5] + "…" + label[-4:])
+
+    levels = [0] * len(items)
+    for _ in _SHORTER:
+        out = [fit(p, label, lv) for (p, label), lv in zip(items, levels, strict=True)]
+        clash = [n for n, t in enumerate(out) if out.count(t) > 1]
+        if not clash:
+            break
+        for n in clash:
+            levels[n] = min(levels[n] + 1, len(_SHORTER) - 1)
+    return out
+
+
 def _button(card_id: str, c: _Choice) -> dict[str, Any]:
     return {"type": 0, "text": _clip(c.label, 10), "style": BUTTON_STYLE.get(c.style, 2),
             "key": button_key(card_id, c.action, c.value)}
@@ -125,17 +155,22 @@ def render_template_card(card: Card, *, task_id: str, link_url: str, today: date
     pickable, controls = (grouped, [c for c in choices if not c.group]) if grouped else (choices[:-1], choices[-1:])
     options = [c for c in _fit(pickable) if len(_option_id(c).encode("utf-8")) <= MAX_OPTION_ID_BYTES]
     several = len({c.group for c in options}) > 1
-    selection: dict[str, Any] = {
-        "question_key": PICK_QUESTION, "title": "请选择",
-        "option_list": [{"id": _option_id(c), "text": _clip(
-            f"{GROUP_LABELS.get(c.group, c.group)}：{c.label}" if several and c.group else c.label, 20)} for c in options],
-    }
     picked = [c for c in options if c.style == "primary"]
+    texts = option_texts([(GROUP_LABELS.get(c.group, c.group) if several and c.group else "", c.label) for c in options])
+    option_list = [{"id": _option_id(c), "text": t} for c, t in zip(options, texts, strict=True)]
+    overflow: list[_Choice] = []
     if picked and not several:
-        selection["selected_id"] = _option_id(picked[0])
+        selected = _option_id(picked[0])
+    else:  # WeCom preselects the first option: without a placeholder, "选定" unopened would choose it silently
+        kept = MAX_OPTIONS - 1
+        overflow = [c for c in options[kept:]][: max(0, MAX_BUTTONS - 1 - len(controls))]  # shown as buttons
+        option_list = [{"id": NOTHING_CHOSEN, "text": "请选择…"}, *option_list[:kept]]
+        selected = NOTHING_CHOSEN
+    selection: dict[str, Any] = {"question_key": PICK_QUESTION, "title": "请选择", "option_list": option_list,
+                                 "selected_id": selected}
     tc["button_selection"] = selection
     tc["button_list"] = [{"type": 0, "text": "选定", "style": 1, "key": button_key(card.card_id, PICK_QUESTION)},
-                         *(_button(card.card_id, c) for c in controls[: MAX_BUTTONS - 1])]
+                         *(_button(card.card_id, c) for c in [*overflow, *controls][: MAX_BUTTONS - 1])]
     return tc
 
 

@@ -9,7 +9,7 @@ actions); text goes through the intent step to a command, to capture, or to a sh
 
 from __future__ import annotations
 
-from cards.actions import pressed
+from cards.actions import NOTHING_CHOSEN, pressed
 from handlers import capture, evidence, people
 from handlers.context import Context
 from handlers.event import Event, EventKind
@@ -20,6 +20,7 @@ from storage.models import Person, Role
 
 UNKNOWN_USER = "⛔ 你的账号还没有加入组织名录，请联系管理员添加后再使用。本条消息未记录。"
 GONE = "⛔ 这张卡片已失效或不存在，未做任何修改。"
+CHOOSE_FIRST = "请先展开下拉框选一项，再点「选定」。未做任何修改。"
 NO_HANDLER = "⛔ 这张卡片不能再操作了。"
 CHATTER_REPLY = "👌 收到。记录客户接触请直接描述，例如：今天拜访了瑞丰机械张总，下周三再去。发「帮助」看全部用法。"
 NOT_FOR_ROLE = "这条消息没有记录为客户动作（客户动作由销售记录）。发「帮助」看你可以用的功能。"
@@ -94,6 +95,9 @@ class Dispatcher:
         kind = self.router.cards.get(row.kind)
         if kind is None:
             await ctx.send_text(NO_HANDLER, person_id=person.id)
+            return
+        if event.action.action == NOTHING_CHOSEN:  # "选定" pressed without opening the dropdown
+            await ctx.send_text(CHOOSE_FIRST, person_id=person.id)
             return
         action = pressed(row.offered, kind.actions, event.action.action, event.action.value)
         if action is None:

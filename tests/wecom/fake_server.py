@@ -1,9 +1,14 @@
 """A fake WeCom API on real HTTP (127.0.0.1), plus signed/encrypted callbacks made with wechatpy.
 
-The fake behaves like the documented platform where our code depends on it: tokens expire and are
-refused with 40014/42001, identical ``enable_duplicate_check`` requests are not delivered twice,
-response codes are single use (60140), media errors come back as JSON bodies. Errors can be queued
-per API path (``fail("message/send", 45009)``) and every request is recorded.
+The fake refuses what the documented platform refuses, with its errcodes, so a wrong request cannot
+pass a test: malformed JSON (47001), missing recipients (82001) or msgtype (40008), empty or over-long
+content (44004/45002), template cards without card_type or task_id, with more than 6 buttons or 10
+options or over-long titles, button texts and fields (40058), duplicate_check_interval outside
+1..14400 s (40058), unknown appchat ids (86003), a group robot above 20 messages/min (45009). Time
+is injectable (``clock``): tokens expire after 7200 s (42001), response codes are single use and live
+72 h (60140), media ids 3 days (40007), OAuth codes 5 minutes and single use (40029). Identical
+``enable_duplicate_check`` requests are not delivered twice. Errors can be queued per API path
+(``fail("message/send", 45009)``) and every request is recorded.
 """
 
 from __future__ import annotations
@@ -24,7 +29,40 @@ AMR = b"#!AMR\n" + bytes(range(64)) * 4
 ERRMSG = {40014: "invalid access_token", 42001: "access_token expired", 45009: "api freq out of limit",
           45033: "api concurrent out of limit", 60020: "not allow to access from your ip, hint: [x], from ip: 203.0.113.7",
           60140: "invalid response_code", 81013: "user & party & tag all invalid", 40001: "invalid credential",
-          40007: "invalid media_id", -1: "system busy"}
+          40007: "invalid media_id", -1: "system busy", 47001: "data format error", 82001: "all touser invalid",
+          40008: "invalid message type", 44004: "empty content", 45002: "content size out of limit",
+          40058: "invalid parameter", 86003: "chatid not exist", 40029: "invalid code"}
+TOKEN_TTL_S, CODE_TTL_S, MEDIA_TTL_S, OAUTH_TTL_S = 7200, 72 * 3600, 3 * 86400, 300
+MSGTYPES = {"text", "image", "voice", "video", "file", "textcard", "news", "mpnews", "markdown", "miniprogram_notice",
+            "template_card"}
+ROBOT_PER_MIN = 20
+
+
+def _bytes(s: object) -> int:
+    return len(str(s).encode("utf-8"))
+
+
+def card_problem(tc: object) -> bool:
+    """True when a template_card breaks a documented rule (the API answers 40058)."""
+    if not isinstance(tc, dict) or not tc.get("card_type"):
+        return True
+    interactive = tc["card_type"] in ("button_interaction", "vote_interaction", "multiple_interaction")
+    if interactive and not tc.get("task_id"):
+        return True
+    title = tc.get("main_title", {})
+    if len(str(title.get("title", ""))) > 36 or len(str(title.get("desc", ""))) > 44:
+        return True
+    if len(str(tc.get("sub_title_text", ""))) > 160 or len(tc.get("horizontal_content_list", [])) > 6:
+        return True
+    if any(len(h.get("keyname", "")) > 5 or len(h.get("value", "")) > 30 for h in tc.get("horizontal_content_list", [])):
+        return True
+    buttons = tc.get("button_list", [])
+    if len(buttons) > 6 or any(len(b.get("text", "")) > 10 or _bytes(b.get("key", "")) > 1024 for b in buttons):
+        return True
+    options = tc.get("button_selection", {}).get("option_list", [])
+    if len(options) > 10 or any(_bytes(o.get("id", "")) > 128 for o in options):
+        return True
+    return tc["card_type"] == "text_notice" and not tc.get("card_action")
 
 
 @dataclass
@@ -57,6 +95,21 @@ class FakeWecom:
     _used_codes: set[str] = field(default_factory=set)
     _seen: dict[str, dict[str, Any]] = field(default_factory=dict)
     _n: itertools.count = field(default_factory=lambda: itertools.count(1))
+    clock: Any = time.time  # seconds; tests move it to age tokens, codes and media
+    _born: dict[str, float] = field(default_factory=dict)  # token / response code / media id / oauth code → issued at
+    _robot_sent: list[float] = field(default_factory=list)
+    chats: set[str] = field(default_factory=lambda: {"chat-team-1"})  # appchat ids this app created
+
+    def add_media(self, media_id: str, content: bytes, mime: str, name: str) -> None:
+        self.media[media_id] = (content, mime, name)
+        self._born[media_id] = self.clock()
+
+    def add_oauth_code(self, code: str, userid: str) -> None:
+        self.oauth_codes[code] = userid
+        self._born[code] = self.clock()
+
+    def _fresh(self, key: str, ttl: float) -> bool:
+        return self.clock() - self._born.get(key, self.clock()) < ttl
 
     # ---- test controls -----------------------------------------------------------------------
     def fail(self, path: str, *errcodes: int) -> None:
@@ -71,6 +124,7 @@ class FakeWecom:
         """A ResponseCode as WeCom puts into a template_card_event callback."""
         code = f"rc-press-{next(self._n)}"
         self._codes.add(code)
+        self._born[code] = self.clock()
         return code
 
     def calls(self, path: str) -> list[Recorded]:
@@ -97,6 +151,9 @@ class FakeWecom:
 
     def _auth(self, request: web.Request) -> web.Response | None:
         token = request.query.get("access_token", "")
+        if token in self._tokens and not self._fresh(token, TOKEN_TTL_S):
+            self._tokens.discard(token)
+            self._expired.add(token)
         if token in self._tokens:
             return None
         return self._err(42001 if token in self._expired else 40014)
@@ -113,11 +170,16 @@ class FakeWecom:
             return self._err(40001)
         token = f"tok-{next(self._n)}-{int(time.time())}"
         self._tokens.add(token)
+        self._born[token] = self.clock()
         return web.json_response({"errcode": 0, "errmsg": "ok", "access_token": token, "expires_in": 7200})
 
     async def json_api(self, request: web.Request) -> web.Response:
         path = request.path.removeprefix("/cgi-bin/")
-        body = await request.json()
+        try:
+            body = json.loads(await request.text())
+        except ValueError:
+            self.requests.append(Recorded(path, dict(request.query), None))
+            return self._err(47001)
         self.requests.append(Recorded(path, dict(request.query), body))
         if (r := self._queued(path)) is not None:
             return r
@@ -127,18 +189,45 @@ class FakeWecom:
             return self._send(body)
         if path == "message/update_template_card":
             code = body.get("response_code")
-            if code not in self._codes or code in self._used_codes:
+            if code not in self._codes or code in self._used_codes or not self._fresh(code, CODE_TTL_S):
                 return self._err(60140)
+            if card_problem({"task_id": "-", **body.get("template_card", {})}):
+                return self._err(40058)
             self._used_codes.add(code)
             self.updates.append(body)
             return web.json_response({"errcode": 0, "errmsg": "ok", "invaliduser": []})
         if path == "message/recall":
             self.recalled.append(body["msgid"])
         elif path == "appchat/send":
+            if body.get("chatid") not in self.chats:
+                return self._err(86003)
+            if (r := self._content_problem(body)) is not None:
+                return r
             self.appchat.append(body)
         return web.json_response({"errcode": 0, "errmsg": "ok"})
 
+    def _content_problem(self, body: dict[str, Any], markdown_max: int = 2048) -> web.Response | None:
+        kind = body.get("msgtype")
+        if kind not in MSGTYPES:
+            return self._err(40008)
+        if kind in ("text", "markdown"):
+            content = body.get(kind, {}).get("content", "")
+            if not content:
+                return self._err(44004)
+            if _bytes(content) > (markdown_max if kind == "markdown" else 2048):
+                return self._err(45002)
+        if kind == "template_card" and card_problem(body.get("template_card")):
+            return self._err(40058)
+        return None
+
     def _send(self, body: dict[str, Any]) -> web.Response:
+        if not (body.get("touser") or body.get("toparty") or body.get("totag")):
+            return self._err(82001)
+        if (r := self._content_problem(body)) is not None:
+            return r
+        interval = body.get("duplicate_check_interval", 1800)
+        if not isinstance(interval, int) or not 0 < interval <= 14400:
+            return self._err(40058)
         if body.get("agentid") != self.agent_id:
             return self._err(40056)
         if body.get("touser") in self.invalid_users:
@@ -152,8 +241,7 @@ class FakeWecom:
         if card.get("card_type") in ("button_interaction", "vote_interaction", "multiple_interaction"):
             answer["response_code"] = f"rc-send-{n}"
             self._codes.add(answer["response_code"])
-        if body.get("msgtype") == "text" and len(body["text"]["content"].encode()) > 2048:
-            return self._err(45002)
+            self._born[answer["response_code"]] = self.clock()
         self.delivered.append(body)
         self._seen[key] = answer
         return web.json_response(answer)
@@ -164,8 +252,9 @@ class FakeWecom:
             return r
         if (r := self._auth(request)) is not None:
             return r
-        item = self.media.get(request.query.get("media_id", ""))
-        if item is None:
+        media_id = request.query.get("media_id", "")
+        item = self.media.get(media_id)
+        if item is None or not self._fresh(media_id, MEDIA_TTL_S):
             return self._err(40007)
         content, ctype, name = item
         return web.Response(body=content, content_type=ctype,
@@ -179,6 +268,7 @@ class FakeWecom:
         content = part.file.read()  # type: ignore[union-attr]
         self.requests.append(Recorded("media/upload", dict(request.query), {"filename": part.filename}))  # type: ignore[union-attr]
         media_id = f"media-{next(self._n)}"
+        self._born[media_id] = self.clock()
         self.uploads.append((request.query.get("type", ""), part.filename, content))  # type: ignore[union-attr]
         return web.json_response({"errcode": 0, "errmsg": "ok", "type": request.query.get("type"),
                                   "media_id": media_id, "created_at": str(int(time.time()))})
@@ -187,8 +277,9 @@ class FakeWecom:
         self.requests.append(Recorded("auth/getuserinfo", dict(request.query), None))
         if (r := self._auth(request)) is not None:
             return r
-        userid = self.oauth_codes.pop(request.query.get("code", ""), None)
-        if userid is None:
+        code = request.query.get("code", "")
+        userid = self.oauth_codes.pop(code, None)  # single use
+        if userid is None or not self._fresh(code, OAUTH_TTL_S):
             return self._err(40029)
         return web.json_response({"errcode": 0, "errmsg": "ok", "userid": userid})
 
@@ -197,6 +288,13 @@ class FakeWecom:
         self.requests.append(Recorded("webhook/send", dict(request.query), body))
         if (r := self._queued("webhook/send")) is not None:
             return r
+        now = self.clock()
+        self._robot_sent = [t for t in self._robot_sent if now - t < 60]
+        if len(self._robot_sent) >= ROBOT_PER_MIN:
+            return self._err(45009)
+        if (r := self._content_problem(body, markdown_max=4096)) is not None:  # the robot allows 4096 B markdown
+            return r
+        self._robot_sent.append(now)
         self.webhook.append({"key": request.query.get("key"), **body})
         return web.json_response({"errcode": 0, "errmsg": "ok"})
 

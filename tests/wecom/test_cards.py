@@ -10,7 +10,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from cards.confirmation import ConfirmationView, build_confirmation
+from cards.actions import NOTHING_CHOSEN
+from cards.confirmation import TYPE_LABELS, ConfirmationView, build_confirmation
 from cards.model import Button, Card, Fact, Input
 from cards.render_wecom import (
     PICK_QUESTION,
@@ -73,8 +74,13 @@ def test_confirmation_type_picker_uses_the_dropdown() -> None:
     check_limits(tc)
     sel = tc["button_selection"]
     assert sel["question_key"] == PICK_QUESTION and len(sel["option_list"]) == 10
-    assert sel["option_list"][1] == {"id": "type:call", "text": "电话"}
-    assert [b["key"].split("|", 1)[1] for b in tc["button_list"]] == [PICK_QUESTION, "back"]
+    # nothing is chosen yet: the preselected option is a placeholder, so "选定" unopened chooses nothing
+    assert sel["option_list"][0] == {"id": NOTHING_CHOSEN, "text": "请选择…"} and sel["selected_id"] == NOTHING_CHOSEN
+    assert sel["option_list"][2] == {"id": "type:call", "text": "电话"}
+    keys = [b["key"].split("|", 1)[1] for b in tc["button_list"]]
+    assert keys[0] == PICK_QUESTION and keys[-1] == "back"
+    offered = {o["id"] for o in sel["option_list"]} | set(keys)
+    assert {f"type:{t}" for t in TYPE_LABELS} <= offered  # all ten types, the one that did not fit as a button
 
 
 def test_confirmation_ask_mode_prefers_undecided_groups() -> None:
@@ -83,7 +89,9 @@ def test_confirmation_ask_mode_prefers_undecided_groups() -> None:
     ids = [o["id"] for o in tc["button_selection"]["option_list"]]
     assert "customer:D002" in ids and "customer:D012" in ids  # the customer is what is missing
     assert any(o["text"].startswith("客户：") for o in tc["button_selection"]["option_list"])
-    assert [b["key"].split("|", 1)[1] for b in tc["button_list"]] == [PICK_QUESTION, "confirm"]
+    keys = [b["key"].split("|", 1)[1] for b in tc["button_list"]]
+    assert keys[0] == PICK_QUESTION and keys[-1] == "confirm"
+    assert tc["button_selection"]["selected_id"] == NOTHING_CHOSEN
 
 
 def test_confirmation_date_mode_needs_no_picker() -> None:

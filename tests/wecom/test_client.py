@@ -169,7 +169,7 @@ def test_hour_budget() -> None:
 
 
 async def test_media_download_and_upload(channel: WecomChannel, fake: FakeWecom, tmp_path: Any) -> None:
-    fake.media["m1"] = (AMR, "audio/amr", "1.amr")
+    fake.add_media("m1", AMR, "audio/amr", "1.amr")
     ev = Event(platform="wecom", event_id="msg:1", kind=EventKind.voice, sender=REP_USERID,
                sent_at=datetime.now(UTC), media=Media(ref="m1", name="voice.amr"))
     got = await channel.prepare(ev)
@@ -203,7 +203,7 @@ async def test_oauth(channel: WecomChannel, fake: FakeWecom) -> None:
     assert f"agentid={fake.agent_id}" in url and "scope=snsapi_base" in url
     with pytest.raises(ValueError):
         authorize_url(fake.corp_id, fake.agent_id, "https://x", "bad state!")
-    fake.oauth_codes["CODE1"] = "zhangwei"
+    fake.add_oauth_code("CODE1", "zhangwei")
     assert await userid_from_code(channel.client, "CODE1") == "zhangwei"
     with pytest.raises(WecomError):
         await userid_from_code(channel.client, "CODE1")  # single use

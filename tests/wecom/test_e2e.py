@@ -115,7 +115,7 @@ async def test_voice_is_downloaded_after_ack_and_kept_as_evidence(wclient: TestC
                                                                   fake: FakeWecom, callbacks: Callbacks,
                                                                   clock: FixedClock) -> None:
     await send_text_and_get_card(wclient, wservice, fake, callbacks, clock)
-    fake.media["voice-media-1"] = (AMR, "audio/amr", "voice.amr")
+    fake.add_media("voice-media-1", AMR, "audio/amr", "voice.amr")
     inner = callbacks.media(REP_USERID, "voice", "voice-media-1", 7301234567890999999,
                             int(clock.now().timestamp()) + 3, "<Format><![CDATA[amr]]></Format>")
     assert (await post(wclient, callbacks, inner, clock)).status == 200

@@ -30,7 +30,7 @@ from sqlmodel import col
 from bot.channels.base import CallbackRefused, Channel, ChannelError, Delivery, Inbound, receive_callback
 from bot.channels.wecom.client import WecomClient, WecomError
 from bot.channels.wecom.crypto import CallbackCrypto, check_aes_key
-from bot.channels.wecom.groups import GROUP_RECIPIENTS, GroupSender
+from bot.channels.wecom.groups import GROUP_RECIPIENTS, MARKDOWN_MAX_BYTES, GroupSender
 from bot.channels.wecom.inbound import PLATFORM, parse_callback
 from bot.channels.wecom.media import download
 from bot.config import ConfigError, WecomConfig
@@ -46,7 +46,12 @@ from storage.outbox import CardBody, FileBody, ImageBody, TextBody, body_of
 log = logging.getLogger("actionflow.wecom")
 
 TEXT_MAX_BYTES = 2048
-MARKDOWN_MAX_BYTES = 4096
+CARD_PAGE = "/wecom/card"
+CARD_PAGE_HTML = """<!doctype html><html lang="zh-CN"><head><meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1"><title>销售动作流</title></head>
+<body style="font:16px/1.6 sans-serif;padding:24px;color:#1f2329">
+<h3>📋 销售动作流</h3><p>这张卡片的内容和按钮都在企业微信的对话里：请返回聊天窗口，在卡片上直接操作。</p>
+<p style="color:#646a73">发「帮助」给应用，可以看到所有用法。</p></body></html>"""
 INTERACTIVE = {"button_interaction", "vote_interaction", "multiple_interaction"}
 CODE_GONE = {60140, 42014, 42016}  # response_code used/expired, task id unknown: send a fresh card
 MEDIA_KINDS = (EventKind.image, EventKind.voice, EventKind.file)
@@ -139,7 +144,17 @@ class WecomChannel(Channel):
         self._uploaded: dict[str, str] = {}  # outbox key → media_id (valid 3 days; a restart re-uploads)
 
     def routes(self) -> list[web.RouteDef]:
-        return [web.get(self.cfg.callback_path, self.verify), web.post(self.cfg.callback_path, self.callback)]
+        return [web.get(self.cfg.callback_path, self.verify), web.post(self.cfg.callback_path, self.callback),
+                web.get(CARD_PAGE, self.card_page)]
+
+    @property
+    def card_link(self) -> str:
+        """Where tapping a card's body leads: a page this service really serves (WeCom requires a URL on
+        notice cards), never the bare site root, which a WeCom-only deployment does not serve."""
+        return self.public_url.rstrip("/") + CARD_PAGE
+
+    async def card_page(self, request: web.Request) -> web.Response:
+        return web.Response(text=CARD_PAGE_HTML, content_type="text/html", charset="utf-8")
 
     async def close(self) -> None:
         await self.client.close()
@@ -213,7 +228,7 @@ class WecomChannel(Channel):
 
     def _render(self, card: Card, task_id: str) -> dict[str, Any]:
         today = self.clock.now().astimezone(self.tz).date()
-        return render_template_card(card, task_id=task_id, link_url=self.public_url, today=today, source=self.source)
+        return render_template_card(card, task_id=task_id, link_url=self.card_link, today=today, source=self.source)
 
     async def deliver(self, msg: OutboxMessage) -> Delivery:
         if msg.recipient in GROUP_RECIPIENTS:
@@ -296,7 +311,7 @@ class WecomChannel(Channel):
         body = body_of(msg.body)
         if isinstance(body, CardBody):
             text = render_markdown(Card.from_dict(body.card))
-            pieces, kind = split_utf8(text, MARKDOWN_MAX_BYTES), "markdown"
+            pieces, kind = split_utf8(text, MARKDOWN_MAX_BYTES.get(msg.recipient, TEXT_MAX_BYTES)), "markdown"
         elif isinstance(body, TextBody):
             pieces, kind = split_utf8(body.text or "（空消息）"), "text"
         else:

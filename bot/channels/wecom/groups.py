@@ -16,7 +16,8 @@ from bot.ratelimit import RateLimiter
 APPCHAT = "@appchat"
 ROBOT = "@robot"
 GROUP_RECIPIENTS = (APPCHAT, ROBOT)
-MARKDOWN_MAX_BYTES = 4096
+# markdown content per message: appchat/send takes 2048 bytes (like app messages); only the robot webhook 4096
+MARKDOWN_MAX_BYTES = {APPCHAT: 2048, ROBOT: 4096}
 
 
 class GroupSender:
