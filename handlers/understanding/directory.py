@@ -138,14 +138,17 @@ class Directory:
         self.customers: tuple[Customer, ...] = tuple(customers)
         self.by_id: dict[str, Customer] = {c.id: c for c in self.customers}
         variants: dict[str, set[str]] = {}
+        exact: dict[str, set[str]] = {}  # full names and aliases: they name exactly these customers
         weak: set[str] = set()  # generated 2-char brands: must be a token of their own
         explicit: set[str] = set()
 
-        def add(variant: str, cid: str, *, is_weak: bool = False) -> None:
+        def add(variant: str, cid: str, *, is_weak: bool = False, is_exact: bool = False) -> None:
             variant = normalize(variant)
             if len(variant) < 2:
                 return
             variants.setdefault(variant, set()).add(cid)
+            if is_exact:
+                exact.setdefault(variant, set()).add(cid)
             if is_weak:
                 weak.add(variant)
             else:
@@ -154,9 +157,9 @@ class Directory:
         common = general_frequencies()  # jieba's general dictionary, to spot everyday words
         for c in self.customers:
             full = normalize(c.name)
-            add(full, c.id)
+            add(full, c.id, is_exact=True)
             for alias in c.aliases:
-                add(alias, c.id)
+                add(alias, c.id, is_exact=True)
             core = core_name(c.name)
             no_paren = _PAREN.sub("", full)
             for base, minimum in ((no_paren, 4), (core, 3)):
@@ -166,6 +169,9 @@ class Directory:
                 brands = [core[:2]]
                 if len(core) >= 6:
                     brands.append(core[2:4])  # 两江仁爱医院 -> 仁爱医院
+                # a brand must be distinctive: an industry word (精密, 冷链) or an everyday word would turn
+                # generic phrases (精密机械展会, 冷链物流) into this customer
+                brands = [b for b in brands if not _INDUSTRY_AFTER.fullmatch(b) and common.get(b, 0) < _COMMON_WORD_FREQ]
                 for word in INDUSTRY_WORDS:
                     if word in core[2:]:
                         for brand in brands:
@@ -174,8 +180,9 @@ class Directory:
                     add(core[:2], c.id, is_weak=True)
 
         order = {c.id: i for i, c in enumerate(self.customers)}
+        # an exact full name or alias always wins over another customer's generated prefix of it
         self.variants: dict[str, tuple[str, ...]] = {
-            v: tuple(sorted(ids, key=order.__getitem__)) for v, ids in variants.items()
+            v: tuple(sorted(exact.get(v, ids), key=order.__getitem__)) for v, ids in variants.items()
         }
         # Weak only if no customer lists it explicitly (蜀通 is an alias, so it is strong).
         self._weak: frozenset[str] = frozenset(weak - explicit)
