@@ -99,6 +99,7 @@ def test_held_out_style_names_match_by_prefix() -> None:
 
     now = at("2026-11-24 10:00")
     assert understand("西溪医院 拜访了院长", now, directory).customer_id == "H1"
+    assert understand("无锡东方精密机械有限公司 电话", now, directory).customer_id == "H2"  # exact name wins
     assert understand("无锡东方精密机械有限公司新区分厂 电话", now, directory).customer_id == "H3"
 
 
