@@ -46,6 +46,8 @@ class ConfirmationView:
     contact: str | None = None
     budget: int | None = None
     quote_amount: int | None = None
+    payment_amount: int | None = None
+    contract_amount: int | None = None
     expected_date: date | None = None
     promised_date: date | None = None
     needs: list[str] = field(default_factory=list)
@@ -80,6 +82,10 @@ def build_confirmation(v: ConfirmationView) -> Card:
         facts.append(Fact("客户预算", fmt_money(v.budget)))
     if v.quote_amount is not None:
         facts.append(Fact("报价", fmt_money(v.quote_amount)))
+    if v.payment_amount:
+        facts.append(Fact("回款", fmt_money(v.payment_amount)))
+    if v.contract_amount:
+        facts.append(Fact("合同金额", fmt_money(v.contract_amount)))
     if v.expected_date:
         facts.append(Fact("客户期望", fmt_date(v.expected_date)))
     if v.promised_date:

@@ -29,6 +29,7 @@ from storage.upsert import table as core_table
 
 KIND = "confirmation"
 CANDIDATE_LIMIT = 6
+AMOUNTS = ("quote_amount", "payment_amount", "contract_amount")
 AUTOFILL_HISTORY = 20  # the newest records say enough about needs and money
 MAX_NEXT_TOUCH_DAYS = 366
 
@@ -41,7 +42,9 @@ async def capture_text(ctx: Context, person: Person, event: Event, inbox_id: int
         u = understand(event.text, event.sent_at.astimezone(ctx.settings.tz), directory)
     record = ActionRecord(
         type=ActionType(u.action_type), customer_id=u.customer_id, rep_id=_id(person), text=event.text,
-        source_event_id=inbox_id, next_touch=u.next_touch, budget=u.budget, quote_amount=_quoted(u, event.text),
+        source_event_id=inbox_id, next_touch=u.next_touch, budget=u.budget,
+        quote_amount=u.quote_amount or _quoted(u, event.text), payment_amount=u.payment_amount,
+        contract_amount=u.contract_amount,
         expected_date=u.expected_date,
         promised_date=u.promised_date, contact=u.contact, contact_role=u.contact_role, needs=list(u.needs),
         tags=list(u.tags), confidence=u.confidence, status=RecordStatus.draft, created_at=ctx.now(),
@@ -64,7 +67,8 @@ async def confirmation_card(
         customer_name=customer.name if customer else None, next_touch=record.next_touch,
         status="confirmed" if record.status == RecordStatus.confirmed else "draft",
         mode=str(view.get("mode", "summary")), contact=_contact(record), budget=record.budget,
-        quote_amount=record.quote_amount,
+        quote_amount=record.quote_amount, payment_amount=record.payment_amount,
+        contract_amount=record.contract_amount,
         expected_date=record.expected_date, promised_date=record.promised_date, needs=list(record.needs),
         candidates=await _candidates(ctx, record, _ids(view)),
         autofill=await _autofill(ctx, record), low_confidence=bool(view.get("low")), problem=problem,
@@ -251,11 +255,15 @@ def _from_contract(d: object) -> Understanding | None:
         return None
     try:
         day = {k: date.fromisoformat(d[k]) if d.get(k) else None for k in ("next_touch", "expected_date", "promised_date")}
+        money = {k: int(d[k]) if d.get(k) is not None else None for k in AMOUNTS}
         return Understanding(
             action_type=ActionType(d["action_type"]).value, customer_id=d.get("customer_id"),
             customer_candidates=list(d.get("customer_candidates") or []), budget=d.get("budget"),
             contact=d.get("contact"), contact_role=d.get("contact_role"), needs=list(d.get("needs") or []),
-            tags=list(d.get("tags") or []), confidence=float(d.get("confidence") or 0), **day,
+            tags=list(d.get("tags") or []), confidence=float(d.get("confidence") or 0),
+            next_touch=day["next_touch"], expected_date=day["expected_date"], promised_date=day["promised_date"],
+            quote_amount=money["quote_amount"], payment_amount=money["payment_amount"],
+            contract_amount=money["contract_amount"],
         )
     except (KeyError, TypeError, ValueError):
         return None

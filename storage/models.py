@@ -126,6 +126,8 @@ class ActionRecord(SQLModel, table=True):
     next_touch: date | None = Field(default=None, index=True)
     budget: int | None = None  # the customer's budget
     quote_amount: int | None = None  # what we quoted, on quote records
+    payment_amount: int | None = None  # money that arrived (回款), yuan
+    contract_amount: int | None = None  # the signed deal's value, yuan
     expected_date: date | None = None
     promised_date: date | None = None
     contact: str | None = None

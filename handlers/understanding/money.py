@@ -127,3 +127,40 @@ def find_budget(text: str, money: list[MoneyMention]) -> int | None:
         if not _NOT_BUDGET.search(text, max(0, mm.start - _CONTEXT), stop.start() if stop else len(text)):
             return mm.amount
     return None
+
+
+# Whose money an amount is, by the cue it follows (or precedes) in its clause.
+_OWNER_CUES = {
+    "quote": re.compile(r"报价|报了个?价|报的(?:价|是)?|我们报|报给|给了个?价|开价|(?i:quot(?:e|ation))"),
+    "payment": re.compile(r"回款|到账|货款|首付款|尾款|付款|转账|汇款|打过来|转过来|收款|定金|订金|(?i:payment)"),
+    "contract": re.compile(r"合同(?:金额|额|价|总额|总价)?|(?<![A-Za-z])(?i:po)(?![A-Za-z])(?:\s?(?:金额|(?i:amount)))?|成交价?|签了|签单"),
+}
+
+
+_OLD_PRICE = re.compile(r"(?:原价|原来|之前|从|原)(?:是|为)?\s?$")  # 原价28万降到25.5万: the old figure
+
+
+def find_owned(text: str, money: list[MoneyMention], owner: str) -> int | None:
+    """The amount a quote / payment / contract cue owns: right after the cue in its clause (报价35万, 回款
+    20万, 合同金额56万, PO amount 68.5万), else right before it in the same clause (二十三万五的货款)."""
+    cue_re = _OWNER_CUES[owner]
+    for cue in cue_re.finditer(text):
+        stop = _CLAUSE_END.search(text, cue.end())
+        limit = stop.start() if stop else len(text)
+        for mm in money:
+            if cue.end() <= mm.start <= min(limit, cue.end() + _WINDOW + 4) \
+                    and not _OLD_PRICE.search(text, max(0, mm.start - 4), mm.start):
+                return mm.amount
+        start = _clause_start(text, cue.start())
+        for mm in reversed(money):
+            if start <= mm.start and mm.end <= cue.start() and cue.start() - mm.end <= 3:
+                return mm.amount
+    return None
+
+
+def _clause_start(text: str, pos: int) -> int:
+    """Where the clause holding ``pos`` begins."""
+    last = 0
+    for m in _CLAUSE_END.finditer(text, 0, pos):
+        last = m.end()
+    return last

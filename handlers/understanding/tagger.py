@@ -20,15 +20,15 @@ from .action_type import DONE, PLANNED, Cue, clause_tenses, decide, find_cues, h
 from .contacts import find_contact
 from .dates import DateMention, find_dates
 from .directory import CustomerMatch, Directory
-from .money import find_budget, find_money
+from .money import find_budget, find_money, find_owned
 from .needs import find_needs, find_tags
 from .text import Clause, normalize, split_clauses
 
 logger = logging.getLogger(__name__)
 
 CONTRACT_FIELDS: tuple[str, ...] = (
-    "action_type", "customer_id", "next_touch", "budget", "expected_date", "promised_date",
-    "contact", "contact_role", "needs", "tags", "confidence",
+    "action_type", "customer_id", "next_touch", "budget", "quote_amount", "payment_amount", "contract_amount",
+    "expected_date", "promised_date", "contact", "contact_role", "needs", "tags", "confidence",
 )
 
 
@@ -41,6 +41,9 @@ class Understanding:
     customer_candidates: list[str] = field(default_factory=list)
     next_touch: date | None = None
     budget: int | None = None
+    quote_amount: int | None = None  # what we quoted (报价35万)
+    payment_amount: int | None = None  # money that arrived (回款20万)
+    contract_amount: int | None = None  # the deal's value (合同金额56万, PO 68.5万)
     expected_date: date | None = None
     promised_date: date | None = None
     contact: str | None = None
@@ -61,6 +64,9 @@ class Understanding:
             "customer_candidates": list(self.customer_candidates),
             "next_touch": iso(self.next_touch),
             "budget": self.budget,
+            "quote_amount": self.quote_amount,
+            "payment_amount": self.payment_amount,
+            "contract_amount": self.contract_amount,
             "expected_date": iso(self.expected_date),
             "promised_date": iso(self.promised_date),
             "contact": self.contact,
@@ -153,7 +159,16 @@ def analyse(text: str, now: datetime, directory: Directory) -> Understanding:
                 done_at[i] = True
     action, strong, n_types = decide(cues, done_at)
 
-    budget = find_budget(norm, find_money(norm))
+    money = find_money(norm)
+    budget = find_budget(norm, money)
+    owned = {k: find_owned(norm, money, k) for k in ("quote", "payment", "contract")}
+    owned = {k: (v if v != budget else None) for k, v in owned.items()}
+    if action in owned and owned[action] is None:
+        # on a quote / payment / contract record, the last amount nobody else owns is that record's own
+        # (PO到了，136.8万; 原价28万降到25.5万 -> the new price)
+        taken = {budget, *owned.values()}
+        free = [m.amount for m in money if m.amount not in taken and not m.about]
+        owned[action] = free[-1] if free else None
     next_touch, expected, promised = _schedule(norm, now, clauses, tenses, dates, clause_index)
     spans = [(m.start, m.end) for m in mentions]
     contact, role = find_contact(norm, spans, starts)
@@ -167,6 +182,9 @@ def analyse(text: str, now: datetime, directory: Directory) -> Understanding:
         customer_candidates=match.candidates,
         next_touch=next_touch,
         budget=budget,
+        quote_amount=owned["quote"],
+        payment_amount=owned["payment"] if action == "payment" else None,  # 下周付款30万 is no payment yet
+        contract_amount=owned["contract"] if action == "contract" else None,
         expected_date=expected,
         promised_date=promised,
         contact=contact,

@@ -73,3 +73,14 @@ async def test_store_staff_message_makes_no_draft_record(chat: Chat) -> None:
     await chat.should_send("郑丽", text="")
     await chat.settle()
     assert await record_count(chat) == before and not await chat.cards("郑丽")
+
+
+async def test_the_card_shows_every_amount_and_the_record_keeps_it(chat: Chat) -> None:
+    await chat.say("李娜", "收到恒远化工回款20万")
+    card = await chat.should_send("李娜", card="动作记录待确认")
+    assert card.facts.get("回款") == "20万元" and card.facts.get("动作") == "回款"
+    await chat.say("张伟", "瑞丰机械 合同今天签了，合同金额56万")
+    card = await chat.should_send("张伟", card="动作记录待确认")
+    assert card.facts.get("合同金额") == "56万元"
+    [rec] = await records(chat, "张伟")
+    assert (rec.contract_amount, rec.payment_amount, rec.budget) == (560_000, None, None)

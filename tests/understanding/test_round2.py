@@ -89,3 +89,22 @@ def test_fresh_sets_written_without_the_rules_do_not_regress(directory: Director
     for field_name, floor in floors.items():
         got = report.accuracy(field_name)
         assert got is not None and got >= floor, (field_name, got)
+
+
+@pytest.mark.parametrize(("text", "field_name", "amount"), [
+    ("给蜀通物流做了方案演示，报价35万，下周一回访", "quote_amount", 350_000),
+    ("恒远化工 我们报的是96万，他嫌贵", "quote_amount", 960_000),
+    ("瑞丰机械 报价调整：原价28万降到25.5万，已发给张总", "quote_amount", 255_000),
+    ("收到恒远化工回款20万", "payment_amount", 200_000),
+    ("金泰汽配的货款到账了，二十三万五", "payment_amount", 235_000),
+    ("佳禾优选 PO到了，136.8万", "contract_amount", 1_368_000),
+    ("鲁康医院 合同今天签了，合同金额56万", "contract_amount", 560_000),
+])
+def test_every_amount_has_its_owner(tag: Tagger, text: str, field_name: str, amount: int) -> None:
+    u = tag(text)
+    assert getattr(u, field_name) == amount and u.budget is None
+
+
+def test_a_promised_payment_is_no_payment_amount(tag: Tagger) -> None:
+    u = tag("恒远化工说下周付款30万")
+    assert u.payment_amount is None and u.action_type != "payment"
