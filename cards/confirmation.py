@@ -63,11 +63,24 @@ def _pick(selected: bool) -> Style:
 
 
 def quick_dates(today: date | None) -> list[tuple[str, date]]:
-    """明天 / 后天 / 下周一: one tap instead of a date picker."""
+    """明天（周三）/ 后天（周四）/ 下周一: one tap instead of a date picker. Each says its weekday, and a
+    day that falls on a weekend gives way to the next workday (a rep does not plan customer touches then)."""
     if today is None:
         return []
+    out: list[tuple[str, date]] = []
+    for word, days in (("明天", 1), ("后天", 2)):
+        day = today + timedelta(days=days)
+        if day.weekday() < 5:
+            out.append((f"{word}（周{WEEKDAYS[day.weekday()]}）", day))
     next_monday = today + timedelta(days=7 - today.weekday())
-    return [("明天", today + timedelta(days=1)), ("后天", today + timedelta(days=2)), ("下周一", next_monday)]
+    if all(d != next_monday for _, d in out):
+        out.append(("下周一", next_monday))
+    day = max(d for _, d in out)
+    while len(out) < 3:  # a weekend took a slot: offer the next workdays of next week instead
+        day += timedelta(days=1)
+        if day.weekday() < 5:
+            out.append((f"下周{WEEKDAYS[day.weekday()]}", day))
+    return out
 
 
 def build_confirmation(v: ConfirmationView) -> Card:
