@@ -20,6 +20,8 @@ _CN = "零〇一二两三四五六七八九十百千万亿"
 _MONEY_RE = re.compile(
     rf"(?=[\d{_CN}¥￥])"
     r"(?P<arabic>(?<![\d.])\d+(?:\.\d+)?)\s?(?P<about>来|多|余)?(?P<unit>百万|万元|千元|块钱|万|千|[kKwW](?![a-zA-Z])|元|块|亿)"
+    # spoken: 三十五个w, 八十个万 (a voice transcript puts 个 before the unit)
+    rf"|(?P<spoken>[{_CN}]+)个(?P<sunit>[wW万](?![a-zA-Z]))"
     rf"|(?P<chinese>[{_CN}]*[十百千万亿][{_CN}]*)(?P<cunit>元|块钱|块)?"
     r"|[¥￥]\s?(?P<yen>\d+(?:\.\d+)?)"
 )
@@ -75,6 +77,9 @@ def find_money(text: str) -> list[MoneyMention]:
                 amount = int(Decimal(m.group("arabic")) * _UNITS[m.group("unit")])
             except (InvalidOperation, KeyError, OverflowError):
                 continue
+        elif m.group("spoken"):
+            base = _chinese_amount(m.group("spoken"))
+            amount = base * 10_000 if base is not None else None
         elif m.group("yen"):
             try:
                 amount = int(Decimal(m.group("yen")))

@@ -27,7 +27,8 @@ NEED_PATTERNS: tuple[tuple[str, str], ...] = (
     ("降价", r"降价|能不能降|便宜点|优惠|折扣|让利"),
     ("发票", r"发票|开票"),
     ("物料", r"物料|堆头|陈列|铺货"),
-    ("方案", r"方案(?!讲解)|平面图|图纸|初稿"),
+    # the customer asking for a plan is a need; us making, sending or presenting one is our action
+    ("方案", r"(?<![出做发写讲改给交递送过讲])(?<!演示了)方案(?!讲解|演示|汇报|介绍|宣讲|展示|发|讲)|平面图|图纸|初稿"),
 )
 TAG_PATTERNS: tuple[tuple[str, str], ...] = (
     ("竞品", r"竞品|别家|同行|友商|其他家|对手|隔壁(?:供应商|家)|海德堡|代理商"),

@@ -108,3 +108,41 @@ def test_every_amount_has_its_owner(tag: Tagger, text: str, field_name: str, amo
 def test_a_promised_payment_is_no_payment_amount(tag: Tagger) -> None:
     u = tag("恒远化工说下周付款30万")
     assert u.payment_amount is None and u.action_type != "payment"
+
+
+@pytest.mark.parametrize("text", [
+    "瑞丰机械 张总觉得贵，我解释了一下",
+    "恒远化工 李姐说还是有点贵，我把账算给她听了",
+    "金泰汽配陈总认为太贵了，我说可以分期",
+])
+def test_the_customer_finding_it_expensive_is_an_objection(tag: Tagger, text: str) -> None:
+    assert tag(text).action_type == "objection"
+
+
+@pytest.mark.parametrize(("text", "need"), [
+    ("瑞丰机械 明天出方案", False),
+    ("给恒远化工做了方案演示", False),
+    ("金泰汽配 方案讲完了，陈总挺满意", False),
+    ("瑞丰机械 张总要一份方案", True),
+    ("恒远化工李姐想看看改造方案", True),
+])
+def test_a_plan_is_a_need_only_when_the_customer_wants_it(tag: Tagger, text: str, need: bool) -> None:
+    assert ("方案" in tag(text).needs) is need
+
+
+@pytest.mark.parametrize(("text", "kind"), [
+    ("张总有事打电话给我，问了下交期", "call"),
+    ("请假一天，客户那边有事电话联系我", "other"),
+    ("今天调休，有问题随时微信找我", "other"),
+])
+def test_an_invitation_to_get_in_touch_is_no_touch(tag: Tagger, text: str, kind: str) -> None:
+    assert tag(text).action_type == kind
+
+
+@pytest.mark.parametrize(("text", "budget"), [
+    ("嗯那个瑞丰机械的张总啊嗯就是说想要那个自动上下料嗯预算三十五个w", 350_000),
+    ("恒远化工预算大概八十个w左右", 800_000),
+    ("金泰汽配 预算一百二十个万", 1_200_000),
+])
+def test_spoken_amounts_in_voice_transcripts(tag: Tagger, text: str, budget: int) -> None:
+    assert tag(text).budget == budget
