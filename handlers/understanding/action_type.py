@@ -225,15 +225,20 @@ def clause_tenses(
     dates: Sequence[DateMention],
     tokens: Sequence[tuple[str, int, int]],
     weak_out: list[bool] | None = None,
+    topic_out: list[int | None] | None = None,
 ) -> list[str]:
     """PLANNED or DONE for each clause (see module docstring).
 
     ``weak_out``, when given, receives per clause whether it is planned only by a weak word
     (要, 得, 再 …): the customer's "价格还得再压一压" is still a pushback that happened.
+    ``topic_out`` receives per clause where a future date that is only the topic of a done act starts
+    ("确认了下周三的演示": the 演示 after it is planned), else None.
     """
     if _PLAN_HEADER.match(text):
         if weak_out is not None:
             weak_out.extend([False] * len(clauses))
+        if topic_out is not None:
+            topic_out.extend([None] * len(clauses))
         return [PLANNED] * len(clauses)
     # One pass per marker kind over the whole text, then a bisect per clause.
     done_at = [m.start() for m in _DONE.finditer(text)]
@@ -249,6 +254,7 @@ def clause_tenses(
         has_plan = _any_in(plan_at, clause.start, clause.end)
         has_weak = _any_in(weak_at, clause.start, clause.end)
         future_date = past_date = current = weak = False
+        topic: int | None = None
         while di < len(dates) and dates[di].start < clause.start:
             di += 1
         dj = di
@@ -258,6 +264,9 @@ def clause_tenses(
                 past_date = True
             elif d.rolled and not (has_plan or has_weak):
                 pass  # "12月3号下的单" on 12-30: a recent past day, not one next year
+            elif d.future and has_done and not has_plan and _any_in(done_at, clause.start, d.start):
+                # a date after what was done is its topic ("发了短信提醒周五开标"), not when it happens
+                topic = d.start if topic is None else topic
             elif d.future and not ((d.rolled or d.same_day) and has_done):
                 # "下午去瑞丰见了张总" sent at 10:00: a done verb beats a later part of today
                 future_date = True
@@ -278,6 +287,8 @@ def clause_tenses(
         tenses.append(tense)
         if weak_out is not None:
             weak_out.append(weak)
+        if topic_out is not None:
+            topic_out.append(topic if tense == DONE else None)
         previous = tense
     return tenses
 

@@ -240,6 +240,9 @@ def find_dates(text: str, now: datetime) -> list[DateMention]:
                 future, past, current = _today_flags(now, tod)
         elif kind == "vague":
             future = bool(_FUTURE_VAGUE.match(m.group(0)))
+        if kind == "time_of_day" and found and found[-1].value is not None and found[-1].value != today \
+                and m.start() - found[-1].end <= 1:
+            continue  # 12月1日上午10点: the part of the day belongs to that date, not to today
         found.append(
             DateMention(
                 m.start(), end, text[m.start() : end], value, kind, deadline, future, past, rolled, current, same_day

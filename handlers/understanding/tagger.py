@@ -137,7 +137,8 @@ def analyse(text: str, now: datetime, directory: Directory) -> Understanding:
     clause_starts = [c.start for c in clauses]
     dates = find_dates(norm, now)
     weak_plan: list[bool] = []
-    tenses = clause_tenses(norm, clauses, dates, tokens, weak_plan)
+    topics: list[int | None] = []
+    tenses = clause_tenses(norm, clauses, dates, tokens, weak_plan, topics)
 
     def clause_index(pos: int) -> int:
         return max(0, bisect.bisect_right(clause_starts, pos) - 1)
@@ -148,7 +149,8 @@ def analyse(text: str, now: datetime, directory: Directory) -> Understanding:
             cues.append(Cue("visit", m.start, m.end, weak=True))
     # A pushback reported with 要/得/再 ("还得再压一压") during a touch that happened counts; a
     # planned touch does not, nor a pushback only feared for one ("明天去拜访, 估计他们会压价").
-    done_at = [tenses[clause_index(c.start)] == DONE for c in cues]
+    done_at = [tenses[clause_index(c.start)] == DONE and not _in_topic(c.start, topics[clause_index(c.start)])
+               for c in cues]
     if any(c.type == "objection" for c in cues) and (
         has_done_marker(norm)
         or _CUSTOMER_SAID.search(norm)
@@ -286,3 +288,8 @@ def _confidence(
     if contact:
         score += 0.05
     return round(max(0.0, min(1.0, score)), 2)
+
+
+def _in_topic(pos: int, topic: int | None) -> bool:
+    """A cue after a done clause's topic date is what is planned for that date (确认了下周三的演示)."""
+    return topic is not None and pos >= topic

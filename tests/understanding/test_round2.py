@@ -77,8 +77,8 @@ def test_planned_or_negated_deals_are_not_deals(tag: Tagger, text: str) -> None:
 
 @pytest.mark.parametrize(("name", "floors"), [
     # measured when these rules landed; issue 11's targets (type ≥95%, customer ≥98%) are not met yet
-    ("tagging-fresh.jsonl", {"customer_id": 0.98, "action_type": 0.84}),
-    ("tagging-fresh-b.jsonl", {"customer_id": 0.96, "action_type": 0.77}),
+    ("tagging-fresh.jsonl", {"customer_id": 0.98, "action_type": 0.86, "next_touch": 0.80, "payment_amount": 0.9}),
+    ("tagging-fresh-b.jsonl", {"customer_id": 0.96, "action_type": 0.80, "next_touch": 0.85, "quote_amount": 0.8}),
 ])
 def test_fresh_sets_written_without_the_rules_do_not_regress(directory: Directory, name: str,
                                                              floors: dict[str, float]) -> None:
@@ -146,3 +146,23 @@ def test_an_invitation_to_get_in_touch_is_no_touch(tag: Tagger, text: str, kind:
 ])
 def test_spoken_amounts_in_voice_transcripts(tag: Tagger, text: str, budget: int) -> None:
     assert tag(text).budget == budget
+
+
+@pytest.mark.parametrize(("text", "day"), [
+    ("约了瑞丰机械12月1日上午10点见面", "2026-12-01"),
+    ("12月1日下午3点去恒远化工拜访", "2026-12-01"),
+    ("约了金泰汽配2026-12-03 上午9点开会", "2026-12-03"),
+])
+def test_a_clock_time_after_a_date_keeps_the_date(tag: Tagger, text: str, day: str) -> None:
+    u = tag(text, "2026-11-24 10:00")
+    assert u.next_touch is not None and u.next_touch.isoformat() == day
+
+
+@pytest.mark.parametrize(("text", "kind"), [
+    ("给鲁康医院发了短信提醒周五开标", "message"),
+    ("打电话跟瑞丰机械确认了下周三的演示", "call"),
+    ("微信提醒了恒远化工李姐明天的验收", "message"),
+    ("约了瑞丰机械下周三去拜访", "other"),  # 约 plans: nothing happened yet
+])
+def test_a_date_after_what_was_done_is_its_topic(tag: Tagger, text: str, kind: str) -> None:
+    assert tag(text, "2026-11-24 10:00").action_type == kind
