@@ -46,12 +46,12 @@ _CUE_PATTERNS: dict[str, str] = {
         r"|(?i:contract\s+(?:was\s+|is\s+)?signed|signed\s+(?:the\s+)?contract)"
         # the customer's purchase order arrived (PO下来了, 收到PO, 拿了PO) or the tender was won: the deal is made
         rf"|(?<![A-Za-z])(?i:po)(?![A-Za-z]){_NW}{{0,8}}?(?:下来|到了|已经?下|正式|发过来|收到|下了)"
-        rf"|(?:收到|拿到?|接到|下了)了?{_W}{{0,10}}?(?<![A-Za-z])(?i:po)(?![A-Za-z])|(?i:confirm)了?(?i:po)"
+        rf"|(?:收到|拿到?|接到)了?{_W}{{0,10}}?(?<![A-Za-z])(?i:po)(?![A-Za-z])|(?i:confirm)了?(?i:po)"
         r"|中标(?:了|通知)|(?<![A-Za-z])(?i:deal\s+closed|signed)(?![A-Za-z])"
     ),
     "payment": (
         rf"(?:款|钱|费|定金|订金|(?i:payment)){_NW}{{0,12}}?(?:到账|到了|已到|收到|结清|入账|已付|付了|付清|打过来了|转过来了)"
-        r"|(?:已|刚)(?:经)?转账|转账了|转了账"
+        r"|(?<=已)转账|(?<=已经)转账|(?<=刚)转账|转账了|转了账"
         rf"|到账(?!没|了没|了吗|吗)|收到{_W}{{0,6}}?(?:款|钱|转账|汇款|定金|订金)|(?:转账|汇款)(?:已到|到了|收到了)|已回款|回款(?:了|到|已)|结清"
         r"|已打款|打款了|打了款|已付款|付款了|付了款|款已付|已经付了"
         r"|(?:回款|收款|到账)\s?[\d一二三四五六七八九十两](?:[\d.]*|[一二三四五六七八九十两百千]*)\s?(?:万|千|元|块|[wWkK])"
@@ -89,7 +89,7 @@ _CUE_PATTERNS: dict[str, str] = {
         rf"{_W}{{0,6}}?拍了?(?:些|几张|一些|点)?(?:照|相|视频)"
     ),
     "objection": (
-        r"嫌|太贵|偏贵|贵了|有点贵|比较贵|(?:觉得|说|认为|感觉)(?:有点|有些|太|比较|还是|偏)?贵|压价|砍价|杀价|异议|不满|投诉|抱怨|担心|顾虑|疑虑|质疑"
+        r"嫌|太贵|偏贵|贵了|有点贵|比较贵|(?<=觉得)贵|(?<=认为)贵|(?<=感觉)贵|(?<=说)贵|(?<=有点)贵|(?<=有些)贵|(?<=还是)贵|(?<=比较)贵|压价|砍价|杀价|异议|不满|投诉|抱怨|担心|顾虑|疑虑|质疑"
         r"|太(?:长|慢|赶|高|短|少|差|小|低|晚|久|复杂|麻烦|死板)|犹豫|不认可|不接受|不太(?:认可|接受|满意|同意|放心)|接受不了|不能接受|不符合|不满足|达不到"
         r"|不划算|没(?:有|什么|啥)?优势|不占优势|比价|货比三家"
         # price pushback: the customer wants it cheaper (价格还得再压一压, 能不能再便宜点)
@@ -131,12 +131,12 @@ _CUE_PATTERNS: dict[str, str] = {
 # The characters each type's cues can start with: a cheap first check so the regex engine skips
 # most positions (the tests assert every cue's first character is listed).
 CUE_FIRST_CHARS: dict[str, str] = {
-    "contract": "合签协订寄快邮发送递交已都盖用cCsSpP收拿接下中dD",
-    "payment": "款钱费定订到收已回结打付转汇pPrR刚",
+    "contract": "合签协订寄快邮发送递交已都盖用cCsSpP收拿接中dD",
+    "payment": "款钱费定订到收已回结打付转汇pPrR",
     "quote": "报发给递提寄出已按重刚qQ",
     "presentation": "演dD讲方路宣pP产介过汇展架系平功解wW",
     "site_survey": "勘查踏测丈实量现看察摸拍屋楼房机配弱强设场安点管走车厂仓库冷门店外地工",
-    "objection": "嫌太偏贵有比压砍杀异不投抱担顾疑质犹竞别同对其友隔接没货往降让再能要想希给可价单总费运交工到周供另必达觉说认感",
+    "objection": "嫌太偏贵有比压砍杀异不投抱担顾疑质犹竞别同对其友隔接没货往降让再能要想希给可价单总费运交工到周供另必达",
     "visit": "拜走到登上巡吃饭喝见碰当面参陪来接去过跑培备转逛坐待呆带vVmMoOkK从验",
     "call": "电来致通打开视语腾线远在回zZcCpP",
     "message": "微短邮eEwW钉飞企留发私Q",

@@ -163,9 +163,9 @@ def analyse(text: str, now: datetime, directory: Directory) -> Understanding:
 
     money = find_money(norm)
     budget = find_budget(norm, money)
-    owned = {k: find_owned(norm, money, k) for k in ("quote", "payment", "contract")}
+    owned = {k: find_owned(norm, money, k) if money else None for k in ("quote", "payment", "contract")}
     owned = {k: (v if v != budget else None) for k, v in owned.items()}
-    if action in owned and owned[action] is None:
+    if money and action in owned and owned[action] is None:
         # on a quote / payment / contract record, the last amount nobody else owns is that record's own
         # (PO到了，136.8万; 原价28万降到25.5万 -> the new price)
         taken = {budget, *owned.values()}
