@@ -19,7 +19,7 @@ from typing import Any
 from .action_type import DONE, PLANNED, Cue, clause_tenses, decide, find_cues, has_done_marker
 from .contacts import find_contact
 from .dates import DateMention, find_dates
-from .directory import CustomerMatch, Directory
+from .directory import CustomerMatch, Directory, Mention
 from .money import find_budget, find_money, find_owned
 from .needs import find_needs, find_tags
 from .text import Clause, normalize, split_clauses
@@ -130,7 +130,7 @@ def analyse(text: str, now: datetime, directory: Directory) -> Understanding:
     tokens = directory.tokenize(norm)
     starts = {t[1] for t in tokens}
     ends = {t[2] for t in tokens}
-    mentions = directory.find_mentions(norm, starts, ends)
+    mentions = _about(norm, directory.find_mentions(norm, starts, ends))
     match = directory.resolve(mentions)
 
     clauses = split_clauses(norm) or [Clause(0, len(norm), False)]
@@ -293,3 +293,23 @@ def _confidence(
 def _in_topic(pos: int, topic: int | None) -> bool:
     """A cue after a done clause's topic date is what is planned for that date (确认了下周三的演示)."""
     return topic is not None and pos >= topic
+
+
+_NOT_THIS = re.compile(r"不是\s?$")  # 不是小橡树，是另一家
+_REFERRER_AFTER = re.compile(r"^[^,.;!?。]{0,10}?(?:介绍|推荐|的供应商|的朋友|的同行|的老乡)")
+_KNOWS_BEFORE = re.compile(r"(?:认识|认得|熟悉)[^,.;!?。]{0,3}$")
+_NEW_PARTY = re.compile(r"一(?:家|个)[^,.;!?。]{0,12}?(?:客户|老板|公司|厂|店|连锁|集团|经销商)|新客户|新(?:的)?(?:一家|公司)")
+
+
+def _about(text: str, mentions: list[Mention]) -> list[Mention]:
+    """The mentions that name who the touch was with. A customer explicitly denied (不是小橡树) is not;
+    nor one named only as a referrer or an acquaintance (是益安口腔的刘院长介绍的, 认识金泰汽配的陈总) when the
+    message is about someone else: another known customer, or a new party (一家做口腔连锁的客户)."""
+    kept = [m for m in mentions if not _NOT_THIS.search(text, max(0, m.start - 3), m.start)]
+    side = [m for m in kept if _REFERRER_AFTER.match(text[m.end:]) or _KNOWS_BEFORE.search(text, max(0, m.start - 6), m.start)]
+    if not side:
+        return kept
+    main = [m for m in kept if m not in side]
+    if main or _NEW_PARTY.search(text):
+        return main
+    return kept
