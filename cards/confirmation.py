@@ -123,6 +123,8 @@ def build_confirmation(v: ConfirmationView) -> Card:
         buttons += [Button(f"next_touch:{d.isoformat()}", label, _pick(d == v.next_touch), "date")
                     for label, d in quick_dates(v.today)]
         inputs = [Input("next_touch", "date", "其他日期", "next_touch", v.next_touch.isoformat() if v.next_touch else "")]
+        # all ten types one tap away, also where a platform's card cannot show every picker at once (WeCom)
+        buttons.append(Button("edit:type", "改类型"))
         buttons.append(Button("confirm", "确认", "primary"))
     elif v.mode == "type":
         subtitle = "选择动作类型"

@@ -188,3 +188,23 @@ async def test_card_links_open_a_page_the_service_serves(wclient: Any, fake: Fak
     assert path not in ("", "/")
     page = await wclient.get(path)
     assert page.status == 200 and "企业微信" in await page.text()
+
+
+def test_the_unsure_card_reaches_every_action_type_on_wecom() -> None:
+    """WeCom shows one dropdown of ten: the unsure card keeps its customers and dates there and offers
+    「改类型」, whose card lists all ten types; nothing on either card chooses silently."""
+    from datetime import date
+
+    from cards.confirmation import TYPE_LABELS, ConfirmationView, build_confirmation
+    from cards.render_wecom import render_template_card
+
+    def offered(tc: dict[str, Any]) -> set[str]:
+        keys = {b["key"].split("|", 1)[1] for b in tc["button_list"]}
+        return keys | {o["id"] for o in tc.get("button_selection", {}).get("option_list", [])}
+
+    base = dict(record_id=1, text="恒远那边今天又聊了聊", action_type="visit", customer_name=None, next_touch=None,
+                candidates=[(f"D00{n}", f"客户{n}") for n in range(1, 7)], low_confidence=True, today=date(2026, 11, 24))
+    ask = render_template_card(build_confirmation(ConfirmationView(mode="ask", **base)), task_id="t", link_url="u")
+    assert "edit:type" in offered(ask) and {f"customer:D00{n}" for n in range(1, 7)} <= offered(ask)
+    types = render_template_card(build_confirmation(ConfirmationView(mode="type", **base)), task_id="t", link_url="u")
+    assert {f"type:{t}" for t in TYPE_LABELS} <= offered(types)
