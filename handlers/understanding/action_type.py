@@ -155,6 +155,10 @@ _WEAK_VISIT = _compile(
 )
 # 没拜访, 未到账, 不去了 - but not the 别 of 识别/区别 or the 无 of 无锡.
 _NEGATED_BEFORE = re.compile(r"(?:没|未|不(?![错少])|(?<![识区特分级类告性个派])别|无(?![锡论]))[^,.;!?。]?$")
+# 演示被院方临时取消了, 现场勘测取消了, demo没做成, 两江仁爱cancel了明天的demo
+_CANCELLED_AFTER = re.compile(
+    r"[^,.;!?。]{0,8}?(?:取消|没(?:做|演示|讲|谈|见|测|量)成|泡汤|黄了|(?i:cancel(?:led)?))")
+_CANCELLED_BEFORE = re.compile(r"(?:取消了?|(?i:cancel(?:led)?)了?)[^,.;!?。]{0,8}$")
 _ZERO_AFTER = re.compile(r"[^,.;!?。]{0,2}?(?:0|零)\s?(?:家|次|个|位)")
 
 _STRONG_PLAN = re.compile(
@@ -211,6 +215,8 @@ def has_done_marker(text: str) -> bool:
 def _negated(text: str, start: int, end: int) -> bool:
     if _NEGATED_BEFORE.search(text, max(0, start - 2), start):
         return True
+    if _CANCELLED_AFTER.match(text, end) or _CANCELLED_BEFORE.search(text, max(0, start - 12), start):
+        return True  # a touch that was called off did not happen; how it was called off may have
     return _ZERO_AFTER.match(text, end) is not None
 
 

@@ -178,3 +178,13 @@ def test_a_date_after_what_was_done_is_its_topic(tag: Tagger, text: str, kind: s
 def test_denied_referring_and_acquainted_customers_are_not_the_one_touched(tag: Tagger, text: str,
                                                                          customer: str | None) -> None:
     assert tag(text).customer_id == customer
+
+
+@pytest.mark.parametrize(("text", "kind"), [
+    ("瑞丰机械的演示被张总临时取消了，他发微信说改到下周", "message"),
+    ("恒远化工 现场勘测取消了，李姐电话里说等节后", "call"),
+    ("金泰汽配的demo没做成，投影仪坏了", "other"),
+    ("佳禾优选cancel了明天的demo，采购WeChat说下周再约", "message"),
+])
+def test_a_called_off_touch_did_not_happen_but_how_it_was_called_off_did(tag: Tagger, text: str, kind: str) -> None:
+    assert tag(text).action_type == kind
