@@ -77,8 +77,8 @@ def test_planned_or_negated_deals_are_not_deals(tag: Tagger, text: str) -> None:
 
 @pytest.mark.parametrize(("name", "floors"), [
     # measured when these rules landed; issue 11's targets (type ≥95%, customer ≥98%) are not met yet
-    ("tagging-fresh.jsonl", {"customer_id": 0.99, "action_type": 0.86, "next_touch": 0.80, "payment_amount": 0.9}),
-    ("tagging-fresh-b.jsonl", {"customer_id": 0.99, "action_type": 0.80, "next_touch": 0.85, "quote_amount": 0.8}),
+    ("tagging-fresh.jsonl", {"customer_id": 0.99, "action_type": 0.865, "next_touch": 0.80, "payment_amount": 0.9}),
+    ("tagging-fresh-b.jsonl", {"customer_id": 0.99, "action_type": 0.82, "next_touch": 0.85, "quote_amount": 0.8}),
 ])
 def test_fresh_sets_written_without_the_rules_do_not_regress(directory: Directory, name: str,
                                                              floors: dict[str, float]) -> None:
@@ -188,3 +188,16 @@ def test_denied_referring_and_acquainted_customers_are_not_the_one_touched(tag: 
 ])
 def test_a_called_off_touch_did_not_happen_but_how_it_was_called_off_did(tag: Tagger, text: str, kind: str) -> None:
     assert tag(text).action_type == kind
+
+
+@pytest.mark.parametrize("text", [
+    "今天把样品送到了瑞丰机械，张总收下了",
+    "恒远化工的验收通过了，李姐签了验收单",
+    "亲自把资料送去金泰汽配",
+])
+def test_handing_over_in_person_and_acceptance_on_site_are_visits(tag: Tagger, text: str) -> None:
+    assert tag(text).action_type == "visit"
+
+
+def test_goods_sent_by_courier_are_no_visit(tag: Tagger) -> None:
+    assert tag("瑞丰机械的样品快递寄出了").action_type != "visit"
