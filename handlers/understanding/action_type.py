@@ -178,6 +178,15 @@ _DE_COMPLEMENT = re.compile(r"\s?(?:很|挺|非常|太|特别|比较|蛮|相当|
 _PLAN_HEADER = re.compile(r"^\s*(?:下周|明天|明日|今日|今天|本周|这周|周末|下午|晚上)?(?:工作)?(?:计划|安排)\s*:")
 
 PLANNED, DONE = "planned", "done"
+# Arranging words: what they plan is the meeting, not the call or message that arranged it.
+_ARRANGED = re.compile(r"约好了|约了|改到|改成|改期|推迟|延期")
+
+
+def arranged_through(text: str, clause: Clause) -> bool:
+    """True when a clause is planned only by arranging words (约好了, 改到 …): a call or message in it
+    is how the arrangement was made, so it happened."""
+    plans = list(_STRONG_PLAN.finditer(text, clause.start, clause.end))
+    return bool(plans) and all(_ARRANGED.match(text, m.start()) for m in plans)
 
 
 @dataclass(frozen=True, slots=True)

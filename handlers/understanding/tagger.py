@@ -16,7 +16,16 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
-from .action_type import DONE, PLANNED, Cue, clause_tenses, decide, find_cues, has_done_marker
+from .action_type import (
+    DONE,
+    PLANNED,
+    Cue,
+    arranged_through,
+    clause_tenses,
+    decide,
+    find_cues,
+    has_done_marker,
+)
 from .contacts import find_contact
 from .dates import DateMention, find_dates
 from .directory import CustomerMatch, Directory, Mention
@@ -159,6 +168,9 @@ def analyse(text: str, now: datetime, directory: Directory) -> Understanding:
         for i, c in enumerate(cues):
             if c.type == "objection" and weak_plan[clause_index(c.start)]:
                 done_at[i] = True
+    for i, c in enumerate(cues):
+        if not done_at[i] and c.type in ("call", "message") and arranged_through(norm, clauses[clause_index(c.start)]):
+            done_at[i] = True  # 电话约好了时间, 打电话来改到大后天: the call that arranged it happened
     action, strong, n_types = decide(cues, done_at)
 
     money = find_money(norm)
