@@ -54,7 +54,7 @@ _FUTURE_VAGUE = re.compile(r"^(?:下下?个?月|下下?周|下下?个?星期|下
 
 # Every alternative starts with one of these characters; checking it first lets the engine skip
 # most positions without trying each alternative.
-_DATE_START = r"(?=[\d一二三四五六七八九十两下上这本大后明今昨前当周星礼月中年春节元国寒暑过近改回早晚午傍夜半tTnNmMwWfFsS])"
+_DATE_START = r"(?=[\d一二三四五六七八九十两下上这本大后明今昨前当周星礼月中年春节元国寒暑过近改回劳早晚午傍夜半tTnNmMwWfFsS])"
 _DATE_RE = re.compile(
     _DATE_START + r"(?:"
     r"(?P<iso>(?<!\d)(?P<iy>20\d\d)[-/.年](?P<im>\d{1,2})[-/.月](?P<id>\d{1,2})[日号]?(?!\d))"
@@ -68,7 +68,7 @@ _DATE_RE = re.compile(
     rf"(?:(?<![一二两三四五六七八九十\d])周|星期|礼拜)(?P<wd>[一二三四五六日天1-7]))(?P<ktod>{_TOD})?"
     r"|(?P<dayonly>(?<![\d月./\-])(?P<dn>3[01]|[12]\d|0?[1-9])(?:号|日)(?![楼线店仓门机厂院房位室柜车子码]))"
     r"|(?P<vague>下下?个?月(?:初|中旬|上旬|下旬|底|末|中)?|月底|月初|月中|月末|这个?月|本月|中旬|上旬|下旬"
-    r"|年底|年初|年末|年前|年后|年内|春节前|春节后|节前|节后|元旦前|元旦后|国庆前|国庆后|寒假前|暑假前"
+    r"|年底|年初|年末|年前|年后|年内|春节前|春节后|节前|节后|元旦前|元旦后|国庆前|国庆后|五一前|劳动节前|寒假前|暑假前"
     r"|下下?周末|下下?周|下下?个?星期|下下?个?礼拜|这周|本周|这个?星期|这个?礼拜|周末|过两天|过几天|过段时间"
     r"|近期|改天|回头)"
     rf"|(?P<tod>今晚|{_TOD})"
@@ -76,6 +76,8 @@ _DATE_RE = re.compile(
     r"(?P<enday>mon|tues|wednes|thurs|fri|satur|sun)day))(?![A-Za-z]))"
 )
 _RECENT_DAYS = 60
+# Holidays on fixed dates: "before" them means by their eve (春节 moves every year, so it stays vague).
+_HOLIDAY_EVE = {"元旦前": (12, 31), "国庆前": (9, 30), "五一前": (4, 30), "劳动节前": (4, 30)}
 # "周五前", also before an event on that day: "1月8号开学前", "明天下班前".
 _DEADLINE = re.compile(r"(?:下班|上班|开学|放假|开会|开业|开工|开园|上线|开标|截标|验收|过年)?(?:之前|以前|前(?![台面期端天几]))")
 
@@ -208,6 +210,12 @@ def find_dates(text: str, now: datetime) -> list[DateMention]:
                 continue
         elif m.group("vague"):
             kind = "vague"
+            eve = _HOLIDAY_EVE.get(m.group("vague"))
+            if eve is not None:  # 元旦前 = by 31 December: a fixed-date holiday's eve is a real deadline
+                kind = "absolute"
+                value = date(today.year, *eve)
+                if value < today:
+                    value = date(today.year + 1, *eve)
         elif m.group("en"):
             word = (m.group("enword") or "").lower()
             if word:
@@ -224,7 +232,7 @@ def find_dates(text: str, now: datetime) -> list[DateMention]:
             tod = m.group("tod")
             value = today
         end = m.end()
-        deadline = False
+        deadline = m.group("vague") in _HOLIDAY_EVE  # 元旦前 carries its own 前
         dl = _DEADLINE.match(text, end)
         if dl and kind not in ("anaphoric",):
             deadline = True

@@ -226,3 +226,16 @@ def test_the_call_or_message_that_arranged_a_meeting_happened(tag: Tagger, text:
 ])
 def test_more_ways_reps_say_what_they_did(tag: Tagger, text: str, kind: str) -> None:
     assert tag(text).action_type == kind
+
+
+@pytest.mark.parametrize(("text", "now", "day"), [
+    ("瑞丰机械张总说元旦前要上线", "2026-11-24 10:00", "2026-12-31"),
+    ("恒远化工要求国庆前完工", "2027-03-01 10:00", "2027-09-30"),
+    ("金泰汽配陈总希望劳动节前到货", "2027-03-01 10:00", "2027-04-30"),
+    ("佳禾优选要五一前把物料铺好", "2027-05-10 10:00", "2028-04-30"),  # this year's has passed
+])
+def test_the_eve_of_a_fixed_date_holiday_is_a_deadline(tag: Tagger, text: str, now: str, day: str) -> None:
+    from handlers.understanding.dates import find_dates
+
+    [mention] = [d for d in find_dates(text, at(now)) if d.value is not None]
+    assert mention.value is not None and mention.value.isoformat() == day and mention.deadline and mention.future
