@@ -42,6 +42,11 @@ _CLAIM = (  # built once; its "done" mark commits together with the handler's ef
     update(_T).where(_T.c.id == bindparam("b_id"), _T.c.status == InboxStatus.received)
     .values(status=InboxStatus.done, handled_at=bindparam("b_at"), attempts=_T.c.attempts + 1)
 )
+_CLAIM_MANY = (  # the same mark for a whole batch in one statement; RETURNING says which rows this worker won
+    update(_T).where(_T.c.id.in_(bindparam("b_ids", expanding=True)), _T.c.status == InboxStatus.received)
+    .values(status=InboxStatus.done, handled_at=bindparam("b_at"), attempts=_T.c.attempts + 1)
+    .returning(_T.c.id)
+)
 
 # (key prefix, session, clock or None for the inbox's own, platform of the event) → handler Context
 ContextFactory = Callable[[str, AsyncSession, Clock | None, str | None], Context]
@@ -232,7 +237,9 @@ class Inbox:
         if len(ready) > 1:
             try:
                 async with self.db.write() as s:
-                    handled = [e for i, e in ready if await self._handle(s, i, e)]
+                    won = set((await s.execute(_CLAIM_MANY, {"b_ids": [i for i, _ in ready],
+                                                             "b_at": self.clock.now()})).scalars())
+                    handled = [e for i, e in ready if i in won and await self._run(s, i, e)]
             except Exception:
                 log.info("batch failed; handling its events one by one", extra={"count": len(ready)})
             else:
@@ -261,6 +268,10 @@ class Inbox:
         claimed = await s.execute(_CLAIM, {"b_id": inbox_id, "b_at": self.clock.now()})
         if not changed(claimed):  # another worker or node got there first
             return False
+        return await self._run(s, inbox_id, event)
+
+    async def _run(self, s: AsyncSession, inbox_id: int, event: Event) -> bool:
+        """Dispatch a claimed row in the caller's transaction."""
         ctx = self.make_context(f"in{inbox_id}", s, None, event.platform)
         await self.dispatcher.handle(ctx, event, inbox_id)
         return True

@@ -128,7 +128,8 @@ class Sender:
                 await outbox.defer(s, msg_id, at)
             for msg in plan.orphans:
                 await outbox.mark_retry(s, _id(msg), now, f"channel {msg.platform} is not enabled", failed=True)
-            claimed = [(m, ch, refs) for m, ch, refs in plan.go if await outbox.claim(s, m, now, self.cfg.lease_s)]
+            won = await outbox.claim(s, [m for m, _, _ in plan.go], now, self.cfg.lease_s)
+            claimed = [(m, ch, refs) for m, ch, refs in plan.go if m.id in won]
         for msg in plan.orphans:
             log.error("no channel for message", extra={"outbox_id": msg.id, "platform": msg.platform})
         groups: OrderedDict[tuple[str, str], list[Planned]] = OrderedDict()

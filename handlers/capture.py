@@ -61,10 +61,9 @@ async def capture_text(ctx: Context, person: Person, event: Event, inbox_id: int
 async def confirmation_card(
     ctx: Context, record: ActionRecord, view: dict[str, object], problem: str = ""
 ) -> Card:
-    customer = await ctx.session.get(Customer, record.customer_id) if record.customer_id else None
     v = ConfirmationView(
         record_id=_id(record), text=record.text, action_type=record.type.value,
-        customer_name=customer.name if customer else None, next_touch=record.next_touch,
+        customer_name=await _name(ctx, record.customer_id), next_touch=record.next_touch,
         status="confirmed" if record.status == RecordStatus.confirmed else "draft",
         mode=str(view.get("mode", "summary")), contact=_contact(record), budget=record.budget,
         quote_amount=record.quote_amount, payment_amount=record.payment_amount,
@@ -105,13 +104,24 @@ _HISTORY = (
 )
 
 
+async def _name(ctx: Context, customer_id: str | None) -> str | None:
+    """From the tagger's directory, which this transaction has loaded anyway (names do not change);
+    a customer created since it was checked is read from the table."""
+    if not customer_id:
+        return None
+    known = (await ctx.directory.get(ctx.session)).by_id.get(customer_id)
+    if known is not None:
+        return known.name
+    customer = await ctx.session.get(Customer, customer_id)
+    return customer.name if customer else None
+
+
 async def _candidates(ctx: Context, record: ActionRecord, ids: list[str]) -> list[tuple[str, str]]:
     """Tagger candidates first, then the rep's own most recently touched customers."""
     out: list[tuple[str, str]] = []
     for cid in ids:
-        c = await ctx.session.get(Customer, cid)
-        if c:
-            out.append((c.id, c.name))
+        if name := await _name(ctx, cid):
+            out.append((cid, name))
     for cid, name in (await ctx.session.execute(_RECENT_CUSTOMERS, {"rep_id": record.rep_id})).all():
         if all(cid != known for known, _ in out):
             out.append((cid, name))

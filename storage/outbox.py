@@ -12,12 +12,12 @@ from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, Field, TypeAdapter
-from sqlalchemy import Update, bindparam, or_, select, update
+from sqlalchemy import Update, bindparam, or_, select, tuple_, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
 from storage.models import OutboxMessage, OutboxStatus
-from storage.upsert import changed, insert_ignore, insert_ignore_into, table
+from storage.upsert import insert_ignore, insert_ignore_into, table
 
 
 # ---- what a message carries ----------------------------------------------------------------------
@@ -151,11 +151,12 @@ async def due(session: AsyncSession, now: datetime, limit: int = 200) -> Sequenc
 
 
 _T = table(OutboxMessage)
-_CLAIM = (
+_CLAIM = (  # a row is won only if its attempt count is still the one this sender read
     update(_T)
-    .where(_T.c.id == bindparam("b_id"), _T.c.attempts == bindparam("b_was"),
+    .where(tuple_(_T.c.id, _T.c.attempts).in_(bindparam("b_seen", expanding=True)),
            _T.c.status.in_([OutboxStatus.pending, OutboxStatus.sending]))
-    .values(status=OutboxStatus.sending, attempts=bindparam("b_attempts"), next_attempt_at=bindparam("b_until"))
+    .values(status=OutboxStatus.sending, attempts=_T.c.attempts + 1, next_attempt_at=bindparam("b_until"))
+    .returning(_T.c.id)
 )
 _SENT = (
     update(_T).where(_T.c.id == bindparam("b_id"))
@@ -163,11 +164,14 @@ _SENT = (
 )
 
 
-async def claim(session: AsyncSession, msg: OutboxMessage, now: datetime, lease_s: float) -> bool:
-    """Mark ``sending`` with a lease; only one sender wins the row (the attempt count must still match)."""
-    res = await session.execute(_CLAIM, {"b_id": msg.id, "b_was": msg.attempts, "b_attempts": msg.attempts + 1,
+async def claim(session: AsyncSession, msgs: Sequence[OutboxMessage], now: datetime, lease_s: float) -> set[int]:
+    """Mark ``sending`` with a lease, all in one statement; returns the ids this sender won (a row
+    another sender claimed since it was read has a different attempt count and is left alone)."""
+    if not msgs:
+        return set()
+    res = await session.execute(_CLAIM, {"b_seen": [(m.id, m.attempts) for m in msgs],
                                          "b_until": now + timedelta(seconds=lease_s)})
-    return bool(changed(res))
+    return set(res.scalars())
 
 
 async def mark_sent(session: AsyncSession, sent: Sequence[tuple[int, str | None]], now: datetime) -> None:

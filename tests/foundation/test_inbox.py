@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 
 from aiohttp.test_utils import TestClient
 from sqlalchemy import func, select
+from sqlmodel import col
 
 from bot.service import Service
 from handlers.event import Event, EventKind
@@ -43,3 +44,25 @@ async def test_history_shows_both_sides_in_order(client: TestClient, service: Se
         await asyncio.sleep(0.05)
     assert items[0]["direction"] == "in" and "瑞丰" in items[0]["text"]
     assert items[1]["direction"] == "out" and "动作记录待确认" in items[1]["html"]
+
+
+async def test_a_batch_handles_only_the_rows_it_wins(service: Service) -> None:
+    """Another node handled one row of the batch already: this worker makes records for the others only."""
+    from sqlalchemy import update
+
+    from storage.models import ActionRecord, InboxStatus
+
+    await service.db.migrate()
+    for i in range(3):
+        assert await service.inbox.accept(ev(f"batch-{i}"))
+    async with service.db.session() as s:
+        ids = list((await s.execute(select(col(InboxEvent.id)).order_by(col(InboxEvent.id)))).scalars())
+    async with service.db.write() as s:
+        await s.execute(update(InboxEvent).where(col(InboxEvent.id) == ids[1]).values(status=InboxStatus.done))
+    assert await service.inbox.process_many([i for i in ids if i is not None]) == []
+    async with service.db.session() as s:
+        made = list((await s.execute(select(col(ActionRecord.source_event_id)).where(
+            col(ActionRecord.source_event_id).in_(ids)))).scalars())
+        statuses = set((await s.execute(select(col(InboxEvent.status)))).scalars())
+    assert sorted(m for m in made if m) == [ids[0], ids[2]]
+    assert statuses == {InboxStatus.done}

@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import select
+from sqlmodel import col
 
 from bot.channels.base import Channel, ChannelError, Delivery
 from bot.ratelimit import RateLimiter
@@ -62,7 +63,7 @@ async def _drain(sender: Sender, rounds: int = 200) -> None:
 
 async def _rows(db: Database) -> list[OutboxMessage]:
     async with db.session() as s:
-        return list((await s.execute(select(OutboxMessage).order_by(OutboxMessage.id))).scalars())
+        return list((await s.execute(select(OutboxMessage).order_by(col(OutboxMessage.id)))).scalars())
 
 
 async def test_throttled_sends_are_retried_in_order(tmp_path: Path) -> None:
@@ -114,3 +115,31 @@ def test_rate_limiter_windows() -> None:
     wait = rl.reserve("u", 30.0)
     assert 29.9 < wait <= 30.0  # the first of the 30 leaves the minute window at t=60
     assert rl.reserve("other", 30.0) == 0
+
+
+async def test_a_row_another_sender_claimed_since_it_was_read_is_not_won(tmp_path: Path) -> None:
+    """The batch claim checks each row's attempt count: a stale read wins nothing, a fresh one wins all."""
+    db, _ = await _setup(tmp_path, FlakyChannel(failures=0), ["一", "二", "三"])
+    now = datetime.now(UTC)
+    async with db.session() as s:
+        seen = list((await s.execute(select(OutboxMessage).order_by(col(OutboxMessage.id)))).scalars())
+    async with db.write() as s:  # another sender takes the middle row first
+        assert await outbox.claim(s, [seen[1]], now, 60) == {seen[1].id}
+    async with db.write() as s:
+        won = await outbox.claim(s, seen, now, 60)
+    assert won == {seen[0].id, seen[2].id}
+    assert [r.attempts for r in await _rows(db)] == [1, 1, 1]
+    await db.close()
+
+
+async def test_two_senders_racing_send_each_message_once(tmp_path: Path) -> None:
+    import asyncio
+
+    ch = FlakyChannel(failures=0)
+    db, first = await _setup(tmp_path, ch, [str(i) for i in range(40)])
+    second = Sender(db, {"flaky": ch}, SystemClock(), first.cfg)
+    for _ in range(10):
+        await asyncio.gather(first.tick(), second.tick())
+    assert sorted(ch.accepted, key=int) == [str(i) for i in range(40)]
+    assert {r.status for r in await _rows(db)} == {OutboxStatus.sent}
+    await db.close()

@@ -311,30 +311,36 @@ class LocalChannel(Channel):
         return result
 
     async def deliver_many(self, msgs: list[OutboxMessage]) -> list[Delivery | Exception]:
-        """Every message into the transcript in one transaction, then pushed to open pages."""
-        results: list[Delivery | Exception] = []
+        """Every message into the transcript with one multi-row insert, then pushed to open pages."""
+        rows: dict[str, dict[str, Any]] = {}
+        results: dict[str, Delivery | Exception] = {}
+        for msg in msgs:
+            person_id = int(msg.recipient)
+            if not await self._known(person_id):
+                results[msg.idempotency_key] = ChannelError(f"invalid user {msg.recipient}", retryable=False)
+                continue
+            rows[msg.idempotency_key] = dict(person_id=person_id, direction="out", body=msg.body, card_id=msg.card_id,
+                                             delivery_key=msg.idempotency_key, created_at=self.clock.now())
         shown: list[tuple[int, dict[str, Any]]] = []
-        insert = insert_ignore_into(self.db.engine.dialect.name, LocalChatMessage).returning(
-            core_table(LocalChatMessage).c.id)
-        async with self.db.write() as s:
-            for msg in msgs:
-                person_id = int(msg.recipient)
-                if not await self._known(person_id):
-                    results.append(ChannelError(f"invalid user {msg.recipient}", retryable=False))
-                    continue
-                values: dict[str, Any] = dict(person_id=person_id, direction="out", body=msg.body,
-                                              card_id=msg.card_id, delivery_key=msg.idempotency_key,
-                                              created_at=self.clock.now())
-                new_id = (await s.execute(insert, values)).scalar_one_or_none()
-                if new_id is None:  # a repeat of a delivery (same key): the transcript already has it
-                    row = (await s.execute(select(LocalChatMessage).where(
-                        col(LocalChatMessage.delivery_key) == msg.idempotency_key))).scalar_one()
-                    values, new_id = row.model_dump(), row.id
-                shown.append((person_id, _payload(new_id, values)))
-                results.append(Delivery(message_id=str(new_id), refs={"local_message_id": new_id}))
+        if rows:
+            table = core_table(LocalChatMessage)
+            insert = insert_ignore_into(self.db.engine.dialect.name, LocalChatMessage).returning(
+                table.c.id, table.c.delivery_key)
+            async with self.db.write() as s:
+                new = {key: i for i, key in (await s.execute(insert, list(rows.values()))).all()}
+                repeats = [k for k in rows if k not in new]  # a repeat of a delivery: the transcript already has it
+                if repeats:
+                    for row in (await s.execute(select(LocalChatMessage).where(
+                            col(LocalChatMessage.delivery_key).in_(repeats)))).scalars():
+                        key = str(row.delivery_key)
+                        rows[key] = row.model_dump()
+                        new[key] = int(rows[key]["id"])
+            for key, values in rows.items():
+                shown.append((int(values["person_id"]), _payload(new[key], values)))
+                results[key] = Delivery(message_id=str(new[key]), refs={"local_message_id": new[key]})
         for person_id, payload in shown:
             await self.hub.publish(person_id, payload)
-        return results
+        return [results[m.idempotency_key] for m in msgs]
 
     async def update_card(self, msg: OutboxMessage, refs: dict[str, Any]) -> Delivery:
         async with self.db.write() as s:
