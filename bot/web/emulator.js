@@ -140,10 +140,27 @@ chat.addEventListener("submit", async (e) => {
     action: form.dataset.action, value: form.querySelector("input").value });
 });
 
+// The admin token (needed when the service is not on loopback only) lives for this tab only.
+function adminHeaders() {
+  const t = sessionStorage.getItem("adminToken");
+  return t ? { Authorization: `Bearer ${t}` } : {};
+}
+
+function askToken(ul, why) {
+  const li = document.createElement("li");
+  const msg = document.createElement("span"); msg.textContent = why;
+  const input = document.createElement("input");
+  input.type = "password"; input.id = "admin-token"; input.placeholder = "管理令牌"; input.setAttribute("aria-label", "管理令牌");
+  const b = document.createElement("button"); b.className = "btn"; b.textContent = "确定";
+  b.onclick = () => { sessionStorage.setItem("adminToken", input.value.trim()); loadJobs(); };
+  li.append(msg, input, b); ul.appendChild(li);
+}
+
 async function loadJobs() {
-  const r = await fetch("/admin/api/jobs");
+  const r = await fetch("/admin/api/jobs", { headers: adminHeaders() });
   const jobs = r.ok ? await r.json() : [];
   const ul = $("#jobs"); ul.innerHTML = "";
+  if (r.status === 403) { askToken(ul, await r.text()); return; }
   if (!r.ok) { const li = document.createElement("li"); li.textContent = await r.text(); ul.appendChild(li); return; }
   if (!jobs.length) { ul.innerHTML = "<li>没有定时任务</li>"; return; }
   for (const j of jobs) {
@@ -156,7 +173,7 @@ async function loadJobs() {
     const b = document.createElement("button"); b.className = "btn"; b.textContent = "运行"; b.dataset.job = j.name;
     b.onclick = async () => {
       const res = await fetch(`/admin/api/jobs/${encodeURIComponent(j.name)}/run`, { method: "POST",
-        headers: { ...CSRF, "Content-Type": "application/json" }, body: JSON.stringify({ at: at.value }) });
+        headers: { ...CSRF, ...adminHeaders(), "Content-Type": "application/json" }, body: JSON.stringify({ at: at.value }) });
       toast(res.ok ? (await res.json()).summary : await res.text());
     };
     li.append(label, at, b); ul.appendChild(li);

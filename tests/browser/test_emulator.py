@@ -24,19 +24,22 @@ ARGS = ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic", "--
         "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 
 
-@pytest.fixture
-def server(tmp_path: Path) -> Iterator[str]:
+def serve(tmp_path: Path, extra: dict[str, object] | None = None, env: dict[str, str] | None = None) -> Iterator[str]:
+    """A real `actionflow serve` on the demo org, until the test ends."""
     cfg = {
         "database": {"url": f"sqlite+aiosqlite:///{tmp_path / 'browser.db'}"},
         "channels": {"local": {"media_dir": str(tmp_path / "media")}},
         "outbox": {"poll_interval_s": 0.1},
         "logging": {"level": "WARNING"},
+        **(extra or {}),
     }
     (tmp_path / "config.yaml").write_text(yaml.safe_dump(cfg), encoding="utf-8")
     assert run(tmp_path, "-m", "bot.cli", "demo").returncode == 0
     port = free_port()
     proc = subprocess.Popen([sys.executable, "-m", "bot.cli", "serve", "--port", str(port)], cwd=tmp_path,
-                            env={**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")])}, stderr=subprocess.PIPE)
+                            env={**os.environ, **(env or {}),
+                                 "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")])},
+                            stderr=subprocess.PIPE)
     url = f"http://127.0.0.1:{port}"
     deadline = time.time() + 60
     while True:
@@ -50,6 +53,11 @@ def server(tmp_path: Path) -> Iterator[str]:
     yield url
     proc.send_signal(signal.SIGTERM)
     proc.wait(10)
+
+
+@pytest.fixture
+def server(tmp_path: Path) -> Iterator[str]:
+    yield from serve(tmp_path)
 
 
 def test_rep_confirms_a_record_in_the_emulator(server: str, tmp_path: Path) -> None:
@@ -148,3 +156,30 @@ def drawn_colours(page: object, shot: Path) -> int:
         for (let i = 0; i < px.length; i += 4 * 7) seen.add((px[i] << 16) | (px[i + 1] << 8) | px[i + 2]);
         return seen.size;
     }""", data))
+
+
+def test_jobs_panel_asks_for_the_admin_token_behind_a_proxy(tmp_path: Path) -> None:
+    """Published under a public URL, the admin API wants the token: the panel asks for it, then works."""
+    from playwright.sync_api import expect, sync_playwright
+
+    gen = serve(tmp_path, {"server": {"public_url": "https://bot.example.com"}}, {"ACTIONFLOW_ADMIN_TOKEN": "s3cret-token"})
+    url = next(gen)
+    try:
+        with sync_playwright() as pw:
+            browser = pw.chromium.launch(executable_path=CHROMIUM, args=ARGS, env={**os.environ, "HOME": str(tmp_path)})
+            page = browser.new_page(locale="zh-CN")
+            page.goto(url)
+            page.click("#admin-toggle")
+            token = page.locator("#admin-token")
+            expect(token).to_be_visible(timeout=15000)
+            expect(page.locator("#jobs input[data-job]")).to_have_count(0)
+            token.fill("wrong")
+            page.locator("#jobs button", has_text="确定").click()
+            expect(page.locator("#admin-token")).to_be_visible()  # refused again: still asking
+            page.locator("#admin-token").fill("s3cret-token")
+            page.locator("#jobs button", has_text="确定").click()
+            page.locator("#jobs button[data-job='morning_must_do']").click()
+            expect(page.locator("#status", has_text="08:45")).to_be_visible(timeout=15000)
+            browser.close()
+    finally:
+        next(gen, None)
