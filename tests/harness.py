@@ -4,32 +4,33 @@ A scenario is written once against :class:`Chat` and runs on each platform throu
 (tests/scenarios/conftest.py): the local emulator's HTTP API, and each platform's callbacks signed and
 encrypted as the platform does, with replies read back from that platform's fake API server. What a
 person "sees" is what the platform was asked to show them — the emulator's stored messages, or the
-bodies the fake WeCom server accepted — never our own database rows. A new platform adds one subclass
-and one entry in :data:`PLATFORMS`; every scenario then covers it.
+bodies the fake WeCom server accepted — never our own database rows. A new platform adds one module,
+``tests/<platform>/chat.py``, with its ``Chat`` subclass and an ``open_chat`` that starts the service
+against the platform's fake; the scenarios' conftest finds it and every scenario then covers it.
 """
 
 from __future__ import annotations
 
-import itertools
 import uuid
 from abc import ABC, abstractmethod
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
+import pytest
 from aiohttp.test_utils import TestClient
 from sqlalchemy import select
 
+from bot.config import Config
+from bot.importers import link_identity
 from bot.service import Service
 from cards.model import Card
-from cards.render_wecom import PICK_QUESTION, button_key, parse_button_key
 from handlers.clock import FixedClock
+from storage.db import Database
 from storage.models import LocalChatMessage, Person
-from tests.conftest import eventually
-from tests.wecom.fake_server import Callbacks, FakeWecom
-
-PLATFORMS = ("local", "wecom")
+from tests.conftest import eventually, make_config, seeded
 
 
 @dataclass
@@ -168,98 +169,39 @@ class LocalChat(Chat):
         return out
 
 
+async def people_of(service: Service) -> dict[str, Person]:
+    async with service.db.session() as s:
+        return {p.name: p for p in (await s.execute(select(Person))).scalars()}
+
+
+async def open_local(tmp_path: Path, clock: FixedClock, aiohttp_client: Any, aiohttp_server: Any,
+                     monkeypatch: pytest.MonkeyPatch) -> Chat:
+    """The emulator-only deployment of ``make run``."""
+    cfg = make_config(tmp_path)
+    await seeded(cfg, clock.now())
+    service = Service(cfg, clock=clock)
+    client = await aiohttp_client(service.app())
+    return LocalChat(service, client, clock, await people_of(service))
+
+
 def userid(person: Person) -> str:
+    """The user id a platform fake gives each demo person."""
     return f"u{person.id}"
 
 
-class WecomChat(Chat):
-    """WeCom: callbacks signed and encrypted with wechatpy's scheme; replies are what the fake API accepted."""
-
-    platform = "wecom"
-
-    def __init__(self, service: Service, client: TestClient, clock: FixedClock, people: dict[str, Person],
-                 fake: FakeWecom, callbacks: Callbacks) -> None:
-        super().__init__(service, client, clock, people)
-        self.fake = fake
-        self.callbacks = callbacks
-        self._ids = itertools.count(7_300_000_000_000_000_000)
-        self._pressed: dict[str, str] = {}  # ResponseCode → the card (task_id) it was pressed on
-
-    async def _post(self, inner: str) -> None:
-        params, body = self.callbacks.sign(inner, int(self.clock.now().timestamp()), uuid.uuid4().hex[:10])
-        r = await self.client.post("/wecom/callback", params=params, data=body, headers={"Content-Type": "text/xml"})
-        assert r.status == 200, await r.text()
-
-    async def say(self, who: str, text: str) -> None:
-        created = int(self.clock.now().timestamp())
-        await self._post(self.callbacks.text(userid(self.person(who)), text, msg_id=next(self._ids), created=created))
-
-    async def press(self, who: str, card: Seen, action: str, value: str = "") -> None:
-        tc = card.raw
-        wanted = button_key(card.card_id, action, value)
-        keys = [b["key"] for b in tc.get("button_list", [])]
-        selected: dict[str, list[str]] | None = None
-        if wanted in keys:
-            key = wanted
-        else:  # an alternative inside the dropdown: pick it, then press "选定"
-            option = f"{action}|{value}" if value else action
-            options = [o["id"] for o in tc.get("button_selection", {}).get("option_list", [])]
-            assert option in options, f"{action!r} is not on this WeCom card: {keys} {options}"
-            key, selected = button_key(card.card_id, PICK_QUESTION), {PICK_QUESTION: [option]}
-        code = self.fake.press_code()
-        self._pressed[code] = tc["task_id"]
-        inner = self.callbacks.card_event(userid(self.person(who)), key, tc["task_id"], code,
-                                          created=int(self.clock.now().timestamp()), selected=selected)
-        await self._post(inner)
-
-    async def seen(self, who: str) -> list[Seen]:
-        uid = userid(self.person(who))
-        shown: dict[str, Seen] = {}
-        order: list[str] = []
-        accepted = {id(b) for b in (*self.fake.delivered, *self.fake.updates)}
-        for n, req in enumerate(self.fake.requests):
-            body = req.body
-            if id(body) not in accepted:
-                continue
-            if req.path == "message/send" and body.get("touser") == uid:
-                m = _wecom_seen(who, body)
-                ref = m.ref or f"msg-{n}"
-            elif req.path == "message/update_template_card" and uid in body.get("userids", []):
-                m = _wecom_seen(who, {"msgtype": "template_card", "template_card": body["template_card"]})
-                ref = self._pressed.get(body.get("response_code", ""), m.ref)  # a notice has no task_id of its own
-                m.ref = ref
-            else:
-                continue
-            if ref not in shown:
-                order.append(ref)
-            shown[ref] = m
-        return [shown[r] for r in order]
+async def link_everyone(cfg: Config, platform: str) -> None:
+    """Give every demo person an identity on ``platform`` (a deployment with only that platform)."""
+    db = Database(cfg.database.url)
+    async with db.session() as s, s.begin():
+        for p in (await s.execute(select(Person))).scalars():
+            await link_identity(s, p, platform, userid(p))
+    await db.close()
 
 
-def _strings(node: Any, skip: frozenset[str] = frozenset({"key", "task_id", "url", "id", "question_key"})) -> list[str]:
+def strings(node: Any, skip: frozenset[str] = frozenset({"key", "task_id", "url", "id", "question_key"})) -> list[str]:
+    """Every readable string of a platform card body (ids and links left out)."""
     if isinstance(node, dict):
-        return [s for k, v in node.items() if k not in skip for s in _strings(v, skip)]
+        return [s for k, v in node.items() if k not in skip for s in strings(v, skip)]
     if isinstance(node, list):
-        return [s for v in node for s in _strings(v, skip)]
+        return [s for v in node for s in strings(v, skip)]
     return [node] if isinstance(node, str) else []
-
-
-def _wecom_seen(who: str, body: dict[str, Any]) -> Seen:
-    kind = body.get("msgtype")
-    if kind != "template_card":
-        return Seen(to=who, text=str(body.get(kind or "", {}).get("content", "")), raw=body)
-    tc = body["template_card"]
-    offered, card_id = [], ""
-    for b in tc.get("button_list", []):
-        parsed = parse_button_key(b.get("key", ""))
-        if parsed is None:
-            continue
-        card_id, action, value = parsed
-        if action != PICK_QUESTION:
-            offered.append((action, value))
-    for o in tc.get("button_selection", {}).get("option_list", []):
-        action, _, value = o["id"].partition("|")
-        offered.append((action, value))
-    facts = {h.get("keyname", ""): h.get("value", "") for h in tc.get("horizontal_content_list", [])}
-    return Seen(to=who, text="\n".join(_strings(tc)), title=tc.get("main_title", {}).get("title", ""),
-                ref=tc.get("task_id") or f"notice-{id(body)}", card_id=card_id, offered=offered, raw=tc, facts=facts)
