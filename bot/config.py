@@ -107,7 +107,15 @@ class FeishuConfig(Section):
     verification_token_env: str = "FEISHU_VERIFICATION_TOKEN"
     encrypt_key_env: str = "FEISHU_ENCRYPT_KEY"
     api_base: str = "https://open.feishu.cn"
+    callback_path: str = Field("/feishu/events", pattern=r"^/[A-Za-z0-9/_-]*$")
+    timestamp_window_s: int = Field(300, ge=1)
+    max_callback_bytes: int = Field(65536, ge=1024, le=1_048_576)
+    request_timeout_s: float = Field(10.0, gt=0, le=60)
     rate_per_second: int = Field(50, ge=1)
+    rate_per_minute: int = Field(1000, ge=1)
+    rate_per_user_per_second: int = Field(5, ge=1)
+    media_dir: str = "data/media/feishu"
+    max_media_bytes: int = Field(100 * 1024 * 1024, ge=1024)
 
 
 class DingtalkConfig(Section):

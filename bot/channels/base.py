@@ -12,6 +12,7 @@ import logging
 from abc import ABC, abstractmethod
 from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 from zoneinfo import ZoneInfo
 
@@ -100,6 +101,15 @@ async def receive_callback(
     for event in inbound.events:
         await intake(event)
     return inbound.response or web.Response(status=200, text="")
+
+
+def store_file(path: Path, content: bytes) -> None:
+    """Write a downloaded file under a temporary name and move it into place: a crash never leaves half a
+    file where a finished one is expected (run it in a thread: it blocks)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(path.suffix + ".part")
+    tmp.write_bytes(content)
+    tmp.replace(path)
 
 
 @dataclass

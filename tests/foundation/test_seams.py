@@ -213,10 +213,13 @@ def test_registry_finds_every_channel_folder() -> None:
     assert set(specs) == folders  # every folder exports a SPEC
 
 
-def test_enabling_a_channel_that_does_not_exist_stops_start_up(tmp_path: Path) -> None:
+def test_enabling_a_channel_that_does_not_exist_stops_start_up(tmp_path: Path,
+                                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    import bot.channels
+
+    found = registry()
     for name in ("feishu", "dingtalk"):
-        if name in registry():
-            continue
+        monkeypatch.setattr(bot.channels, "registry", lambda n=name: {k: v for k, v in found.items() if k != n})
         cfg = make_config(tmp_path, channels={name: {"enabled": True}})
         with pytest.raises(ConfigError, match=f"channels.{name}.enabled"):
             Service(cfg)

@@ -13,6 +13,7 @@ import logging
 import mimetypes
 from pathlib import Path
 
+from bot.channels.base import store_file
 from bot.channels.wecom.client import WecomClient, WecomError
 from handlers.event import Event
 
@@ -51,13 +52,6 @@ async def download(client: WecomClient, event: Event, media_dir: Path, max_bytes
     if content.startswith(b"#!AMR"):
         mime = "audio/amr"
     path = media_dir / f"{hashlib.sha256(media.ref.encode()).hexdigest()[:32]}{_suffix(name, mime)}"
-    await asyncio.to_thread(_write, path, content)
+    await asyncio.to_thread(store_file, path, content)
     new_media = media.model_copy(update={"path": str(path), "mime": mime, "name": name[:100]})
     return event.model_copy(update={"media": new_media})
-
-
-def _write(path: Path, content: bytes) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(path.suffix + ".part")
-    tmp.write_bytes(content)
-    tmp.replace(path)

@@ -1,0 +1,259 @@
+"""The Feishu / Lark (飞书) self-built app channel.
+
+Inbound: one URL for events and card callbacks. Cheapest checks first — size cap, JSON, decryption,
+url_verification (answered at once, no database), signature and replay window (when an Encrypt Key is
+set), Verification Token — and only then one inbox insert; the answer is a 200 well inside Feishu's
+3 s (1 s for the challenge). A card click is stored like any event and answered with a toast; the
+handler's new card follows by PATCH, because Feishu does not retry callbacks and a slow answer shows
+the person error 200341.
+
+Outbound: text and JSON 2.0 cards via im/v1/messages with a ``uuid`` derived from the outbox key (a
+retried row cannot post twice); card updates PATCH the sent message (shared cards, within 14 days;
+older ones get a fresh card); a card Feishu cannot build (230099) goes out as text instead.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import logging
+import os
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from aiohttp import web
+
+from bot.channels.base import (
+    CallbackRefused,
+    Channel,
+    ChannelError,
+    Delivery,
+    Inbound,
+    receive_callback,
+    store_file,
+)
+from bot.channels.feishu.client import FeishuClient, FeishuError
+from bot.channels.feishu.crypto import decrypt, load_object, same, signature
+from bot.channels.feishu.inbound import CARD, PLATFORM, to_event
+from bot.config import ConfigError, FeishuConfig
+from bot.ratelimit import RateLimiter
+from cards.model import Card
+from cards.render_feishu import MAX_CARD_BYTES, render_card, render_text
+from handlers.clock import Clock
+from handlers.event import Event, EventKind
+from storage.models import OutboxMessage
+from storage.outbox import CardBody, TextBody, body_of
+
+log = logging.getLogger("actionflow.feishu")
+
+TEXT_MAX_CHARS = 30000  # far under Feishu's 150 KB; long texts are split and numbered
+UPDATE_GONE = {230031, 230011}  # too old to update / recalled: send a fresh card instead
+PRESS_TOAST = {"toast": {"type": "info", "content": "已收到，处理中…", "i18n": {"zh_cn": "已收到，处理中…",
+                                                                               "en_us": "Received"}}}
+MEDIA_KINDS = {EventKind.image: "image", EventKind.voice: "file", EventKind.file: "file"}
+CARD_PAGE = "/feishu/card"
+CARD_PAGE_HTML = """<!doctype html><html lang="zh-CN"><head><meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1"><title>销售动作流</title></head>
+<body style="font:16px/1.6 sans-serif;padding:24px;color:#1f2329">
+<h3>📋 销售动作流</h3><p>这张卡片的内容和按钮都在飞书的对话里：请返回聊天窗口，在卡片上直接操作。</p>
+<p style="color:#646a73">发「帮助」给机器人，可以看到所有用法。</p></body></html>"""
+
+
+@dataclass(frozen=True)
+class FeishuCredentials:
+    app_id: str
+    app_secret: str
+    verification_token: str
+    encrypt_key: str | None  # optional in Feishu; without it there is no signature, only the token
+
+    def __repr__(self) -> str:  # never print secrets by accident
+        return f"FeishuCredentials(app_id={self.app_id!r}, encrypted={bool(self.encrypt_key)})"
+
+
+def credentials_from_env(cfg: FeishuConfig, env: dict[str, str] | None = None) -> FeishuCredentials:
+    """Read the app's credentials from the env vars the config names; errors name the variable, not the value."""
+    env = dict(os.environ) if env is None else env
+    needed = {"app_id": cfg.app_id_env, "app_secret": cfg.app_secret_env,
+              "verification_token": cfg.verification_token_env}
+    missing = [n for n in needed.values() if not env.get(n, "").strip()]
+    if missing:
+        raise ConfigError(f"channels.feishu: environment variable(s) not set: {', '.join(missing)}")
+    values = {k: env[n].strip() for k, n in needed.items()}
+    return FeishuCredentials(encrypt_key=env.get(cfg.encrypt_key_env, "").strip() or None, **values)
+
+
+def numbered(text: str, limit: int = TEXT_MAX_CHARS) -> list[str]:
+    """Pieces of at most ``limit`` characters, numbered "(1/3) …" when there is more than one."""
+    pieces = [text[i:i + limit] for i in range(0, len(text), limit)] or [""]
+    return pieces if len(pieces) == 1 else [f"({n}/{len(pieces)}) {p}" for n, p in enumerate(pieces, 1)]
+
+
+def send_uuid(key: str, part: int = 0) -> str:
+    """≤ 50 chars, the same for every retry of one outbox row (and piece): Feishu sends it at most once."""
+    return hashlib.sha256(f"{key}#{part}".encode()).hexdigest()[:40]
+
+
+def receive_id_type(recipient: str) -> str:
+    return "chat_id" if recipient.startswith("oc_") else "open_id"
+
+
+class FeishuChannel(Channel):
+    name = PLATFORM
+
+    def __init__(self, cfg: FeishuConfig, creds: FeishuCredentials, clock: Clock, *,
+                 public_url: str = "http://127.0.0.1:8080") -> None:
+        self.cfg = cfg
+        self.creds = creds
+        self.clock = clock
+        self.public_url = public_url
+        self.client = FeishuClient(cfg.api_base, creds.app_id, creds.app_secret, timeout_s=cfg.request_timeout_s)
+        self.limiter = RateLimiter([(cfg.rate_per_user_per_second, 1.0)],
+                                   app_windows=[(cfg.rate_per_second, 1.0), (cfg.rate_per_minute, 60.0)])
+        self.media_dir = Path(cfg.media_dir)
+
+    def routes(self) -> list[web.RouteDef]:
+        return [web.post(self.cfg.callback_path, self.callback), web.get(CARD_PAGE, self.card_page)]
+
+    @property
+    def card_link(self) -> str:
+        return self.public_url.rstrip("/") + CARD_PAGE
+
+    async def card_page(self, request: web.Request) -> web.Response:
+        return web.Response(text=CARD_PAGE_HTML, content_type="text/html", charset="utf-8")
+
+    async def close(self) -> None:
+        await self.client.close()
+
+    # ---- inbound -------------------------------------------------------------------------------
+    async def callback(self, request: web.Request) -> web.StreamResponse:
+        return await receive_callback(request, platform=PLATFORM, cap=self.cfg.max_callback_bytes,
+                                      verify=self._verify, parse=self._parse, intake=self.intake)
+
+    def _verify(self, request: web.Request, body: bytes) -> bytes:
+        """The trusted plaintext JSON. A url_verification is let through here (Feishu does not sign it);
+        ``_parse`` checks its token before echoing."""
+        outer = load_object(body)
+        key = self.creds.encrypt_key
+        if "encrypt" in outer:
+            if not key:
+                raise CallbackRefused("decrypt", "encrypted callback but no Encrypt Key configured")
+            plain = decrypt(key, str(outer["encrypt"]))
+            inner = load_object(plain)
+        elif key:
+            raise CallbackRefused("decrypt", "plaintext callback while an Encrypt Key is configured")
+        else:
+            plain, inner = body.decode("utf-8", "replace"), outer
+        if inner.get("type") == "url_verification":
+            return plain.encode("utf-8")
+        if key:
+            self._check_signature(request, body, key)
+        return plain.encode("utf-8")
+
+    def _check_signature(self, request: web.Request, body: bytes, key: str) -> None:
+        h = request.headers
+        ts, nonce, sig = (h.get("X-Lark-Request-Timestamp", ""), h.get("X-Lark-Request-Nonce", ""),
+                          h.get("X-Lark-Signature", ""))
+        try:
+            skew = abs(self.clock.now().timestamp() - int(ts))
+        except ValueError:
+            skew = float("inf")
+        if not sig or not nonce or skew > self.cfg.timestamp_window_s:
+            raise CallbackRefused("replay", "timestamp outside the window or signature headers missing")
+        if not same(signature(ts, nonce, key, body), sig):
+            raise CallbackRefused("signature", "X-Lark-Signature mismatch")
+
+    def _parse(self, _request: web.Request, plaintext: bytes) -> Inbound:
+        data = load_object(plaintext)
+        token = self.creds.verification_token
+        if data.get("type") == "url_verification":
+            if not same(str(data.get("token", "")), token):
+                raise CallbackRefused("token", "url_verification with a wrong token")
+            return Inbound(response=web.json_response({"challenge": str(data.get("challenge", ""))}))
+        if data.get("schema") != "2.0" or not isinstance(data.get("header"), dict):
+            raise CallbackRefused("malformed", "not a schema 2.0 envelope")
+        header = data["header"]
+        if not same(str(header.get("token", "")), token):
+            raise CallbackRefused("token", "Verification Token mismatch")
+        if header.get("app_id") and header.get("app_id") != self.creds.app_id:
+            raise CallbackRefused("app", "callback for another app")
+        event = to_event(data)
+        if header.get("event_type") == CARD:
+            return Inbound(events=[event], response=web.json_response(PRESS_TOAST if event.action else {}))
+        return Inbound(events=[event], response=web.json_response({"msg": "ok"}))
+
+    async def prepare(self, event: Event) -> Event:
+        """After the ack: download a photo, voice or file into our media store (keys are per message)."""
+        kind = MEDIA_KINDS.get(event.kind)
+        media, message_id = event.media, str(event.extra.get("message_id") or "")
+        if kind is None or media is None or media.path or not message_id:
+            return event
+        try:
+            content, ctype = await self.client.resource(message_id, media.ref, kind, self.cfg.max_media_bytes)
+        except FeishuError as exc:
+            log.warning("feishu media download failed", extra={"event_id": event.event_id, "error": str(exc)})
+            return event.model_copy(update={"extra": {**event.extra, "download_error": str(exc)[:200]}})
+        mime = ctype.split(";")[0].strip() or media.mime
+        suffix = Path(media.name).suffix.lower()[:10] or ".bin"
+        path = self.media_dir / f"{hashlib.sha256(media.ref.encode()).hexdigest()[:32]}{suffix}"
+        await asyncio.to_thread(store_file, path, content)
+        return event.model_copy(update={"media": media.model_copy(update={"path": str(path), "mime": mime})})
+
+    # ---- outbound ------------------------------------------------------------------------------
+    async def deliver(self, msg: OutboxMessage) -> Delivery:
+        match body_of(msg.body):
+            case CardBody(card=card):
+                return await self._send_card(msg, Card.from_dict(card))
+            case TextBody(text=text):
+                return await self._send_text(msg, text)
+        raise ChannelError("feishu: only text and cards are sent", retryable=False)
+
+    async def _send_text(self, msg: OutboxMessage, text: str) -> Delivery:
+        pieces = numbered(text.strip() or "（空消息）")
+        for _ in pieces[1:]:
+            wait = self.limiter.reserve(msg.recipient, time.monotonic())
+            if wait > 0:
+                raise ChannelError("per-user budget reached for a long text", retryable=True, retry_after=wait)
+        first = None
+        for n, piece in enumerate(pieces):
+            mid = await self.client.send(receive_id_type(msg.recipient), msg.recipient, "text", {"text": piece},
+                                         send_uuid(msg.idempotency_key, n))
+            first = first or mid
+        return Delivery(message_id=first, refs={})
+
+    def _render(self, card: Card) -> dict[str, Any]:
+        rendered = render_card(card, link_url=self.card_link)
+        if len(str(rendered).encode("utf-8")) > MAX_CARD_BYTES:
+            raise FeishuError(230025, "card over 30 KB", retryable=False)
+        return rendered
+
+    async def _send_card(self, msg: OutboxMessage, card: Card, part: int = 0) -> Delivery:
+        try:
+            mid = await self.client.send(receive_id_type(msg.recipient), msg.recipient, "interactive",
+                                         self._render(card), send_uuid(msg.idempotency_key, part))
+        except FeishuError as exc:
+            if exc.code not in (230099, 230025):
+                raise
+            log.warning("feishu card refused, sending text", extra={"code": exc.code})
+            mid = await self.client.send(receive_id_type(msg.recipient), msg.recipient, "text",
+                                         {"text": render_text(card)}, send_uuid(msg.idempotency_key, part + 100))
+            return Delivery(message_id=mid, refs={"message_id": mid, "text_only": True})
+        return Delivery(message_id=mid, refs={"message_id": mid})
+
+    async def update_card(self, msg: OutboxMessage, refs: dict[str, Any]) -> Delivery:
+        """PATCH the sent card in place; too old, recalled or never a card → a fresh card."""
+        body = body_of(msg.body)
+        if not isinstance(body, CardBody):
+            raise ChannelError("a card update without a card", retryable=False)
+        card = Card.from_dict(body.card)
+        mid = refs.get("message_id")
+        if mid and not refs.get("text_only"):
+            try:
+                await self.client.patch(str(mid), self._render(card))
+                return Delivery(message_id=str(mid), refs={})
+            except FeishuError as exc:
+                if exc.code not in UPDATE_GONE:
+                    raise
+                log.info("feishu card can no longer be updated, sending a fresh one", extra={"code": exc.code})
+        return await self._send_card(msg, card, part=1)
