@@ -43,7 +43,10 @@ MSG = {10003: "invalid param", 99991661: "Missing access token", 99991663: "Inva
        230001: "invalid parameter", 230013: "Bot has NO availability to this user.", 230020: "frequency limit",
        230025: "message content too long", 230031: "message too old to update", 230099: "Failed to create card content",
        234003: "File not in msg.", 99991400: "request trigger frequency limit", 11232: "create message trigger rate limit",
-       9499: "Bad Request"}
+       9499: "Bad Request", 234001: "Invalid request param.", 234006: "The file size exceed the max value.",
+       20003: "invalid code", 20024: "invalid client", 99991677: "user token expired"}
+OAUTH_CODE_TTL_S = 300
+FILE_TYPES = {"opus", "mp4", "pdf", "doc", "xls", "ppt", "stream"}
 
 
 def card_problem(card: Any) -> bool:
@@ -104,6 +107,9 @@ class FakeFeishu:
     messages: dict[str, Message] = field(default_factory=dict)  # message_id → as delivered (and patched)
     shown: list[tuple[str, str]] = field(default_factory=list)  # (event "send"/"patch", message_id) in order
     resources: dict[tuple[str, str], tuple[bytes, str]] = field(default_factory=dict)
+    uploads: dict[str, tuple[str, bytes]] = field(default_factory=dict)  # image_key / file_key → (name, bytes)
+    oauth_codes: dict[str, tuple[str, float]] = field(default_factory=dict)  # code → (open_id, issued at)
+    _user_tokens: dict[str, str] = field(default_factory=dict)
     _errors: dict[str, list[int]] = field(default_factory=lambda: defaultdict(list))
     _tokens: dict[str, float] = field(default_factory=dict)
     _uuids: dict[str, tuple[str, float]] = field(default_factory=dict)
@@ -118,6 +124,9 @@ class FakeFeishu:
     def add_resource(self, message_id: str, key: str, content: bytes, mime: str) -> None:
         self.resources[(message_id, key)] = (content, mime)
 
+    def add_oauth_code(self, code: str, open_id: str) -> None:
+        self.oauth_codes[code] = (open_id, self.clock())
+
     def calls(self, path: str) -> list[Recorded]:
         return [r for r in self.requests if r.path == path]
 
@@ -128,6 +137,10 @@ class FakeFeishu:
         app.router.add_post("/open-apis/im/v1/messages", self.send)
         app.router.add_patch("/open-apis/im/v1/messages/{message_id}", self.patch)
         app.router.add_get("/open-apis/im/v1/messages/{message_id}/resources/{key}", self.resource)
+        app.router.add_post("/open-apis/im/v1/images", self.upload)
+        app.router.add_post("/open-apis/im/v1/files", self.upload)
+        app.router.add_post("/open-apis/authen/v2/oauth/token", self.oauth_token)
+        app.router.add_get("/open-apis/authen/v1/user_info", self.user_info)
         return app
 
     @staticmethod
@@ -189,6 +202,8 @@ class FakeFeishu:
             return None, self._err(230001)
         if msg_type == "interactive" and card_problem(content):
             return None, self._err(230099)
+        if msg_type in ("image", "file") and content.get(f"{msg_type}_key") not in self.uploads:
+            return None, self._err(230001)
         return content, None
 
     async def send(self, request: web.Request) -> web.Response:
@@ -264,6 +279,50 @@ class FakeFeishu:
         if item is None:
             return self._err(234003)
         return web.Response(body=item[0], content_type=item[1])
+
+    async def upload(self, request: web.Request) -> web.Response:
+        path = request.path.removeprefix("/open-apis/")
+        if (r := self._auth(request)) is not None:
+            return r
+        form = await request.post()
+        self.requests.append(Recorded(path, {}, {k: v for k, v in form.items() if isinstance(v, str)}))
+        kind = "image" if path.endswith("images") else "file"
+        part = form.get(kind)
+        if not hasattr(part, "file"):
+            return self._err(234001)  # the multipart file part is missing
+        content = part.file.read()  # type: ignore[union-attr]
+        if not content:
+            return self._err(234001)
+        if kind == "image" and (form.get("image_type") != "message" or len(content) > 10 * 1024 * 1024):
+            return self._err(234001 if form.get("image_type") != "message" else 234006)
+        if kind == "file" and (form.get("file_type") not in FILE_TYPES or not form.get("file_name")
+                               or len(content) > 30 * 1024 * 1024):
+            return self._err(234001)
+        key = f"{'img_v2' if kind == 'image' else 'file_v2'}_fake{next(self._n):04d}"
+        self.uploads[key] = (str(form.get("file_name") or getattr(part, "filename", "")), content)
+        return web.json_response({"code": 0, "msg": "success", "data": {f"{kind}_key": key}})
+
+    async def oauth_token(self, request: web.Request) -> web.Response:
+        body, bad = await self._json(request, "oauth/token")
+        if bad is not None:
+            return bad
+        if body.get("client_id") != self.app_id or body.get("client_secret") != self.app_secret:
+            return self._err(20024)
+        if body.get("grant_type") != "authorization_code":
+            return self._err(20003)
+        found = self.oauth_codes.pop(str(body.get("code")), None)  # single use
+        if found is None or self.clock() - found[1] >= OAUTH_CODE_TTL_S:
+            return self._err(20003)
+        token = f"u-fake-{next(self._n)}"
+        self._user_tokens[token] = found[0]
+        return web.json_response({"code": 0, "access_token": token, "expires_in": 7200, "token_type": "Bearer"})
+
+    async def user_info(self, request: web.Request) -> web.Response:
+        self.requests.append(Recorded("user_info", {}, None))
+        open_id = self._user_tokens.get(request.headers.get("Authorization", "").removeprefix("Bearer "))
+        if open_id is None:
+            return self._err(99991677, 401)
+        return web.json_response({"code": 0, "msg": "success", "data": {"open_id": open_id, "name": "成员"}})
 
 
 def encrypt(encrypt_key: str, plaintext: str, iv: bytes | None = None) -> str:

@@ -172,3 +172,22 @@ def _buttons(card: dict[str, Any]) -> list[dict[str, Any]]:
 
 async def _patched(fake: FakeFeishu, mid: str) -> bool:
     return ("patch", mid) in fake.shown
+
+
+async def test_the_same_event_after_a_restart_creates_nothing_new(
+        fclient: TestClient, fservice: Service, fake: FakeFeishu, callbacks: Callbacks, clock: FixedClock,
+        aiohttp_client: Any) -> None:
+    """Feishu retries for hours; the dedupe lives in the database, not in the process."""
+    now = int(clock.now().timestamp())
+    rep = await _rep(fservice)
+    headers, body = callbacks.post(callbacks.message(rep, "text", {"text": "今天拜访了恒远化工王总"}, "om_r1", now), now)
+    assert (await fclient.post(URL, data=body, headers=headers)).status == 200
+    await fservice.inbox.drain()
+    await eventually(lambda: _cards(fake, rep))
+    await fclient.close()  # the process goes away…
+    again = await aiohttp_client(Service(fservice.cfg, clock=clock).app())  # …and a new one gets the retry
+    assert (await again.post(URL, data=body, headers=headers)).status == 200
+    async with fservice.db.session() as s:
+        assert (await s.execute(select(func.count()).select_from(ActionRecord).where(
+            ActionRecord.text == "今天拜访了恒远化工王总"))).scalar_one() == 1
+    assert await _rows(fservice) == 1 and len(await _cards(fake, rep)) == 1

@@ -14,7 +14,7 @@ from cards.confirmation import ConfirmationView, build_confirmation
 from cards.model import Button, Card, Fact, Input
 from cards.render_feishu import KEY_SEP, MAX_CARD_BYTES, parse_press, render_card
 from tests.feishu.fake_server import card_problem
-from tests.wecom.test_cards import TODAY, view
+from tests.wecom.test_cards import view
 
 LONG = "非常长的客户名称" * 10
 KINDS = [

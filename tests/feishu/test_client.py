@@ -122,3 +122,37 @@ async def test_doctor_says_plainly_what_is_wrong(tmp_path: Path, fake: FakeFeish
     monkeypatch.delenv("FEISHU_APP_ID")
     ok, lines = await check_feishu(cfg)
     assert not ok and "FEISHU_APP_ID" in "\n".join(lines)
+
+
+async def test_a_chart_image_and_a_file_are_uploaded_once_and_sent_by_key(
+        channel: FeishuChannel, fake: FakeFeishu, tmp_path: Path) -> None:
+    png = tmp_path / "radar.png"
+    png.write_bytes(b"\x89PNG\r\n\x1a\n" + bytes(100))
+    pdf = tmp_path / "报价单.pdf"
+    pdf.write_bytes(b"%PDF-1.4 fake")
+    image = {"type": "image", "image": {"path": str(png), "name": "radar.png"}}
+    for _ in range(2):  # a retried row: no second upload, no second message
+        await channel.deliver(_msg("img-1", image))
+    await channel.deliver(_msg("file-1", {"type": "file", "file": {"path": str(pdf), "name": "报价单.pdf"}}))
+    assert len(fake.calls("im/v1/images")) == 1 and fake.calls("im/v1/images")[0].body["image_type"] == "message"
+    assert fake.calls("im/v1/files")[0].body == {"file_type": "pdf", "file_name": "报价单.pdf"}
+    assert [m.msg_type for m in fake.messages.values()] == ["image", "file"]
+
+
+async def test_oauth_code_names_the_member_once(channel: FeishuChannel, fake: FakeFeishu, clock: FixedClock) -> None:
+    from bot.channels.feishu.oauth import authorize_url, open_id_from_code
+
+    url = authorize_url("https://accounts.feishu.cn", fake.app_id, "https://bot.example.com/store?x=1", "st8")
+    assert url.startswith("https://accounts.feishu.cn/open-apis/authen/v1/authorize?client_id=cli_fake0001")
+    assert "redirect_uri=https%3A%2F%2Fbot.example.com%2Fstore%3Fx%3D1" in url
+    fake.add_oauth_code("code-1", "ou_staff_7")
+    assert await open_id_from_code(channel.client, "code-1") == "ou_staff_7"
+    with pytest.raises(FeishuError) as exc:  # single use
+        await open_id_from_code(channel.client, "code-1")
+    assert exc.value.code == 20003
+    fake.add_oauth_code("code-2", "ou_staff_7")
+    clock.advance(minutes=6)  # codes live 5 minutes
+    with pytest.raises(FeishuError):
+        await open_id_from_code(channel.client, "code-2")
+    with pytest.raises(ValueError):
+        await open_id_from_code(channel.client, "bad code!")

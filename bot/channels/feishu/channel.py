@@ -44,7 +44,7 @@ from cards.render_feishu import MAX_CARD_BYTES, render_card, render_text
 from handlers.clock import Clock
 from handlers.event import Event, EventKind
 from storage.models import OutboxMessage
-from storage.outbox import CardBody, TextBody, body_of
+from storage.outbox import CardBody, FileBody, ImageBody, TextBody, body_of
 
 log = logging.getLogger("actionflow.feishu")
 
@@ -112,6 +112,7 @@ class FeishuChannel(Channel):
         self.limiter = RateLimiter([(cfg.rate_per_user_per_second, 1.0)],
                                    app_windows=[(cfg.rate_per_second, 1.0), (cfg.rate_per_minute, 60.0)])
         self.media_dir = Path(cfg.media_dir)
+        self._uploaded: dict[str, str] = {}  # outbox key → image_key / file_key
 
     def routes(self) -> list[web.RouteDef]:
         return [web.post(self.cfg.callback_path, self.callback), web.get(CARD_PAGE, self.card_page)]
@@ -207,7 +208,27 @@ class FeishuChannel(Channel):
                 return await self._send_card(msg, Card.from_dict(card))
             case TextBody(text=text):
                 return await self._send_text(msg, text)
-        raise ChannelError("feishu: only text and cards are sent", retryable=False)
+            case ImageBody(image=f):
+                return await self._send_media(msg, "image", f.path, f.name)
+            case FileBody(file=f):
+                return await self._send_media(msg, "file", f.path, f.name)
+        raise ChannelError("unknown outbox body", retryable=False)
+
+    async def _send_media(self, msg: OutboxMessage, kind: str, path_s: str, name: str) -> Delivery:
+        """Digest charts and files: upload once per outbox row, then send by key (the uuid makes the
+        send repeat-safe; a key remembered per row spares a second upload on retry)."""
+        key = self._uploaded.get(msg.idempotency_key)
+        if key is None:
+            path = Path(path_s)
+            content = await asyncio.to_thread(path.read_bytes)
+            mime = {".png": "image/png", ".jpg": "image/jpeg", ".jpeg": "image/jpeg"}.get(
+                path.suffix.lower(), "application/octet-stream")
+            key = await self.client.upload(kind, name or path.name, content, mime)
+            self._uploaded[msg.idempotency_key] = key
+        content_key = {"image_key": key} if kind == "image" else {"file_key": key}
+        mid = await self.client.send(receive_id_type(msg.recipient), msg.recipient, kind, content_key,
+                                     send_uuid(msg.idempotency_key))
+        return Delivery(message_id=mid, refs={})
 
     async def _send_text(self, msg: OutboxMessage, text: str) -> Delivery:
         pieces = numbered(text.strip() or "（空消息）")

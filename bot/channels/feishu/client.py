@@ -107,10 +107,11 @@ class FeishuClient:
         return bool(self._token) and self._token != rejected and self._monotonic() < self._refresh_at
 
     async def _request(self, method: str, path: str, *, params: dict[str, Any] | None = None,
-                       json_body: Any = None, headers: dict[str, str] | None = None) -> dict[str, Any]:
+                       json_body: Any = None, data: Any = None, headers: dict[str, str] | None = None,
+                       ) -> dict[str, Any]:
         try:
             async with self.session.request(method, self.api_base + path, params=params, json=json_body,
-                                            headers=headers) as resp:
+                                            data=data, headers=headers) as resp:
                 raw = await resp.read()
                 reset = resp.headers.get("x-ogw-ratelimit-reset")
                 status = resp.status
@@ -155,6 +156,50 @@ class FeishuClient:
     async def patch(self, message_id: str, card: dict[str, Any]) -> None:
         await self.call("PATCH", f"/open-apis/im/v1/messages/{message_id}",
                         json_body={"content": json.dumps(card, ensure_ascii=False)})
+
+    async def upload(self, kind: str, filename: str, content: bytes, mime: str) -> str:
+        """An image (``im/v1/images``, ≤ 10 MB) or file (``im/v1/files``, ≤ 30 MB) → its key for sending."""
+        def form() -> aiohttp.FormData:
+            f = aiohttp.FormData(quote_fields=False)
+            if kind == "image":
+                f.add_field("image_type", "message")
+                f.add_field("image", content, filename=filename, content_type=mime)
+            else:
+                f.add_field("file_type", "pdf" if filename.lower().endswith(".pdf") else "stream")
+                f.add_field("file_name", filename)
+                f.add_field("file", content, filename=filename, content_type=mime)
+            return f
+
+        path, field = ("/open-apis/im/v1/images", "image_key") if kind == "image" else ("/open-apis/im/v1/files",
+                                                                                         "file_key")
+        token = await self.token()
+        for attempt in (1, 2):
+            try:
+                data = await self._request("POST", path, data=form(), headers={"Authorization": f"Bearer {token}"})
+                break
+            except FeishuError as exc:
+                if exc.code in TOKEN_ERRORS and attempt == 1:
+                    token = await self.token(rejected=token)
+                    continue
+                raise
+        inner = data.get("data")
+        key = inner.get(field) if isinstance(inner, dict) else None
+        if not isinstance(key, str) or not key:
+            raise FeishuError(None, f"upload answered without {field}", retryable=True)
+        return key
+
+    async def user_from_code(self, code: str) -> dict[str, Any]:
+        """OAuth (pages opened inside Feishu): code → user_access_token → the user's open_id and name."""
+        data = await self._request("POST", "/open-apis/authen/v2/oauth/token", json_body={
+            "grant_type": "authorization_code", "client_id": self.app_id, "client_secret": self._secret,
+            "code": code})
+        user_token = data.get("access_token")
+        if not isinstance(user_token, str) or not user_token:
+            raise FeishuError(None, "oauth answered without access_token", retryable=False)
+        info = await self._request("GET", "/open-apis/authen/v1/user_info",
+                                   headers={"Authorization": f"Bearer {user_token}"})
+        inner = info.get("data")
+        return inner if isinstance(inner, dict) else {}
 
     async def resource(self, message_id: str, key: str, kind: str, max_bytes: int) -> tuple[bytes, str]:
         """Download an image/file/audio of a received message: (bytes, content type). Errors are JSON."""
