@@ -23,12 +23,13 @@ run: $(STAMP) config.yaml
 	$(VENV)/bin/actionflow serve --host $(HOST) --port $(PORT)
 
 # Debian's Chromium drives the browser tests (with CJK and emoji fonts, so screenshots show text, not boxes);
-# ffmpeg converts voice (AMR/Opus → WAV).
+# ffmpeg converts voice (AMR/Opus → WAV); the voice tests speak with espeak-ng and encode AMR with opencore-amrnb.
 system-deps:
 	@if ! command -v chromium >/dev/null || ! command -v ffmpeg >/dev/null || ! fc-list :lang=zh 2>/dev/null | grep -q . \
-			|| ! fc-list 2>/dev/null | grep -qi 'color emoji'; then \
+			|| ! fc-list 2>/dev/null | grep -qi 'color emoji' || ! command -v espeak-ng >/dev/null \
+			|| ! ldconfig -p | grep -q libopencore-amrnb; then \
 		$(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq chromium ffmpeg \
-			fonts-noto-cjk fonts-noto-color-emoji; \
+			fonts-noto-cjk fonts-noto-color-emoji espeak-ng libopencore-amrnb0; \
 	fi
 
 lint: $(STAMP)

@@ -116,6 +116,7 @@ class FeishuConfig(Section):
     rate_per_user_per_second: int = Field(5, ge=1)
     media_dir: str = "data/media/feishu"
     max_media_bytes: int = Field(100 * 1024 * 1024, ge=1024)
+    speech_to_text: bool = False  # Feishu's own ASR (paid editions; 20 QPS per tenant) before asr.base_url
 
 
 class DingtalkConfig(Section):
@@ -248,6 +249,10 @@ class ASRConfig(Section):
     model: str = "whisper-1"
     api_key_env: str = "ACTIONFLOW_ASR_API_KEY"
     timeout_s: float = Field(20.0, gt=0)
+    language: str = Field("zh", max_length=8)
+    clip_s: int = Field(60, ge=5, le=1800)  # audio is cut into pieces of at most this length per request
+    max_audio_s: int = Field(600, ge=10, le=7200)  # longer voice messages are refused (kept as evidence)
+    ffmpeg: str = "ffmpeg"
 
 
 class SecurityConfig(Section):

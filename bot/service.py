@@ -22,6 +22,7 @@ from bot.enrich import LLMUnderstanding
 from bot.guard import WebGuard, is_loopback
 from bot.inbox import Inbox
 from bot.sender import Sender
+from bot.speech import Transcriber
 from handlers.clock import Clock, SystemClock
 from handlers.context import Context
 from handlers.customers import DirectoryCache
@@ -66,6 +67,8 @@ class Service:
                            sweep_every_s=cfg.inbox.sweep_every_s, stranded_after_s=cfg.inbox.stranded_after_s)
         for name, ch in self.channels.items():
             self.inbox.preparers[name] = ch.prepare  # slow per-event work after the ack (media download)
+        speech = {name: ch for name, ch in self.channels.items() if ch.has_speech}
+        self.inbox.enrichers.append(Transcriber(cfg.asr, speech))  # voice → text, before any reading of text
         llm = LLMSettings.from_config(cfg.understanding.llm)
         if llm.enabled:
             self.inbox.enrichers.append(LLMUnderstanding(self.db, self.directory, llm, cfg.org.tz))

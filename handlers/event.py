@@ -8,6 +8,9 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
+TRANSCRIPT_ERROR = "transcript_error"  # extra key: why a voice message has no text (for the rep, in Chinese)
+TRANSCRIPT_SOURCE = "transcript_source"  # extra key: who transcribed it ("asr", or the platform's name)
+
 
 class EventKind(StrEnum):
     text = "text"

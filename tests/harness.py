@@ -79,6 +79,10 @@ class Chat(ABC):
     async def press(self, who: str, card: Seen, action: str, value: str = "") -> None:
         """``who`` presses the control of ``card`` that sends (action, value), as the platform would."""
 
+    async def send_voice(self, who: str, audio: Path) -> None:
+        """``who`` sends a voice message: ``audio`` in the platform's own format (AMR, Opus, …)."""
+        raise NotImplementedError(f"{self.platform}: this chat cannot send voice yet")
+
     @abstractmethod
     async def seen(self, who: str) -> list[Seen]:
         """Everything the bot showed ``who`` so far, oldest first; a card appears once, in its latest version."""
@@ -149,6 +153,18 @@ class LocalChat(Chat):
         r = await self.client.post("/local/api/action", json={
             "person_id": self.person(who).id, "client_id": uuid.uuid4().hex, "card_id": card.card_id,
             "action": action, "value": value})
+        assert r.status == 200, await r.text()
+
+    async def send_voice(self, who: str, audio: Path) -> None:
+        """The emulator's 🎤 button: a multipart upload of the recording."""
+        import aiohttp
+
+        form = aiohttp.FormData()
+        form.add_field("person_id", str(self.person(who).id))
+        form.add_field("client_id", uuid.uuid4().hex)
+        form.add_field("kind", "voice")
+        form.add_field("file", audio.read_bytes(), filename=audio.name, content_type="audio/webm")
+        r = await self.client.post("/local/api/upload", data=form)
         assert r.status == 200, await r.text()
 
     async def seen(self, who: str) -> list[Seen]:

@@ -146,6 +146,12 @@ class Channel(ABC):
         """Slow per-event work after the ack and before dispatch (media download, contact sync)."""
         return event
 
+    has_speech = False  # True when the platform's own speech-to-text is available and switched on
+
+    async def transcribe(self, clips: list[bytes]) -> str | None:
+        """The platform's speech-to-text for 16 kHz mono WAV pieces (see bot/speech.py); None: not here."""
+        return None
+
     @abstractmethod
     async def deliver(self, msg: OutboxMessage) -> Delivery:
         """Send ``msg.body`` ({"text"} or {"card"}) to ``msg.recipient``; repeat-safe for one key."""

@@ -60,6 +60,13 @@ class FeishuChat(Chat):
         await self.post(self.callbacks.message(userid(self.person(who)), "text", {"text": text},
                                                f"om_in{next(self._ids):08d}", created))
 
+    async def send_voice(self, who: str, audio: Path) -> None:
+        """An audio message: Feishu holds the Opus file as a resource of the message."""
+        message_id, key = f"om_in{next(self._ids):08d}", f"file_v3_voice{next(self._ids)}"
+        self.fake.add_resource(message_id, key, audio.read_bytes(), "audio/opus")
+        await self.post(self.callbacks.message(userid(self.person(who)), "audio", {"file_key": key, "duration": 4000},
+                                               message_id, int(self.clock.now().timestamp())))
+
     async def press(self, who: str, card: Seen, action: str, value: str = "") -> None:
         """Click the control of the card that sends (action, value): a button, a dropdown option, a picker."""
         found = _control(card.raw, action, value)

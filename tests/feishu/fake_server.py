@@ -44,7 +44,7 @@ MSG = {10003: "invalid param", 99991661: "Missing access token", 99991663: "Inva
        230025: "message content too long", 230031: "message too old to update", 230099: "Failed to create card content",
        234003: "File not in msg.", 99991400: "request trigger frequency limit", 11232: "create message trigger rate limit",
        9499: "Bad Request", 234001: "Invalid request param.", 234006: "The file size exceed the max value.",
-       20003: "invalid code", 20024: "invalid client", 99991677: "user token expired"}
+       20003: "invalid code", 1040101: "invalid parameter", 20024: "invalid client", 99991677: "user token expired"}
 OAUTH_CODE_TTL_S = 300
 FILE_TYPES = {"opus", "mp4", "pdf", "doc", "xls", "ppt", "stream"}
 
@@ -110,6 +110,8 @@ class FakeFeishu:
     uploads: dict[str, tuple[str, bytes]] = field(default_factory=dict)  # image_key / file_key → (name, bytes)
     oauth_codes: dict[str, tuple[str, float]] = field(default_factory=dict)  # code → (open_id, issued at)
     _user_tokens: dict[str, str] = field(default_factory=dict)
+    recognitions: list[str] = field(default_factory=list)  # scripted speech_to_text answers, one per call
+    recognized_s: list[float] = field(default_factory=list)  # seconds of PCM in each accepted call
     _errors: dict[str, list[int]] = field(default_factory=lambda: defaultdict(list))
     _tokens: dict[str, float] = field(default_factory=dict)
     _uuids: dict[str, tuple[str, float]] = field(default_factory=dict)
@@ -140,6 +142,7 @@ class FakeFeishu:
         app.router.add_post("/open-apis/im/v1/images", self.upload)
         app.router.add_post("/open-apis/im/v1/files", self.upload)
         app.router.add_post("/open-apis/authen/v2/oauth/token", self.oauth_token)
+        app.router.add_post("/open-apis/speech_to_text/v1/speech/file_recognize", self.file_recognize)
         app.router.add_get("/open-apis/authen/v1/user_info", self.user_info)
         return app
 
@@ -301,6 +304,27 @@ class FakeFeishu:
         key = f"{'img_v2' if kind == 'image' else 'file_v2'}_fake{next(self._n):04d}"
         self.uploads[key] = (str(form.get("file_name") or getattr(part, "filename", "")), content)
         return web.json_response({"code": 0, "msg": "success", "data": {f"{kind}_key": key}})
+
+    async def file_recognize(self, request: web.Request) -> web.Response:
+        """≤ 60 s of base64 16 kHz PCM, file_id of 16 [A-Za-z0-9_], format pcm, engine 16k_auto (else 1040101)."""
+        body, bad = await self._json(request, "speech_to_text")
+        if bad is not None:
+            return bad
+        if (r := self._auth(request)) is not None:
+            return r
+        config, speech = body.get("config", {}), body.get("speech", {})
+        file_id = str(config.get("file_id", ""))
+        try:
+            pcm = base64.b64decode(str(speech.get("speech", "")), validate=True)
+        except ValueError:
+            return self._err(1040101)
+        if (len(file_id) != 16 or not all(c.isalnum() or c == "_" for c in file_id)
+                or config.get("format") != "pcm" or config.get("engine_type") != "16k_auto"
+                or not pcm or len(pcm) > 60 * 32000):
+            return self._err(1040101)
+        self.recognized_s.append(len(pcm) / 32000)
+        text = self.recognitions.pop(0) if self.recognitions else ""
+        return web.json_response({"code": 0, "msg": "success", "data": {"recognition_text": text}})
 
     async def oauth_token(self, request: web.Request) -> web.Response:
         body, bad = await self._json(request, "oauth/token")

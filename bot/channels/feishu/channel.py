@@ -39,6 +39,7 @@ from bot.channels.feishu.crypto import decrypt, load_object, same, signature
 from bot.channels.feishu.inbound import CARD, PLATFORM, to_event
 from bot.config import ConfigError, FeishuConfig
 from bot.ratelimit import RateLimiter
+from bot.speech import pcm_of
 from cards.model import Card
 from cards.render_feishu import MAX_CARD_BYTES, render_card, render_text
 from handlers.clock import Clock
@@ -52,6 +53,7 @@ TEXT_MAX_CHARS = 30000  # far under Feishu's 150 KB; long texts are split and nu
 UPDATE_GONE = {230031, 230011}  # too old to update / recalled: send a fresh card instead
 PRESS_TOAST = {"toast": {"type": "info", "content": "已收到，处理中…", "i18n": {"zh_cn": "已收到，处理中…",
                                                                                "en_us": "Received"}}}
+STT_PIECE_BYTES = 59 * 16000 * 2
 MEDIA_KINDS = {EventKind.image: "image", EventKind.voice: "file", EventKind.file: "file"}
 CARD_PAGE = "/feishu/card"
 CARD_PAGE_HTML = """<!doctype html><html lang="zh-CN"><head><meta charset="utf-8">
@@ -200,6 +202,21 @@ class FeishuChannel(Channel):
         path = self.media_dir / f"{hashlib.sha256(media.ref.encode()).hexdigest()[:32]}{suffix}"
         await asyncio.to_thread(store_file, path, content)
         return event.model_copy(update={"media": media.model_copy(update={"path": str(path), "mime": mime})})
+
+    @property
+    def has_speech(self) -> bool:  # type: ignore[override]
+        return self.cfg.speech_to_text
+
+    async def transcribe(self, clips: list[bytes]) -> str | None:
+        """Feishu's speech_to_text: raw 16 kHz PCM in pieces of ≤ 59 s (its cap is 60 s per call)."""
+        if not self.cfg.speech_to_text:
+            return None
+        pcm = b"".join(pcm_of(c) for c in clips)
+        texts = []
+        for n, at in enumerate(range(0, len(pcm), STT_PIECE_BYTES)):
+            file_id = hashlib.sha256(pcm[:64] + str(n).encode()).hexdigest()[:16]
+            texts.append(await self.client.recognize(pcm[at:at + STT_PIECE_BYTES], file_id))
+        return "".join(texts).strip() or None
 
     # ---- outbound ------------------------------------------------------------------------------
     async def deliver(self, msg: OutboxMessage) -> Delivery:

@@ -11,6 +11,7 @@
 from __future__ import annotations
 
 import asyncio
+import base64
 import json
 import logging
 import time
@@ -200,6 +201,15 @@ class FeishuClient:
                                    headers={"Authorization": f"Bearer {user_token}"})
         inner = info.get("data")
         return inner if isinstance(inner, dict) else {}
+
+    async def recognize(self, pcm16k: bytes, file_id: str) -> str:
+        """speech_to_text file_recognize: ≤ 60 s of 16 kHz mono 16-bit PCM → text."""
+        data = await self.call("POST", "/open-apis/speech_to_text/v1/speech/file_recognize", json_body={
+            "speech": {"speech": base64.b64encode(pcm16k).decode("ascii")},
+            "config": {"file_id": file_id, "format": "pcm", "engine_type": "16k_auto"}})
+        inner = data.get("data")
+        text = inner.get("recognition_text") if isinstance(inner, dict) else None
+        return text if isinstance(text, str) else ""
 
     async def resource(self, message_id: str, key: str, kind: str, max_bytes: int) -> tuple[bytes, str]:
         """Download an image/file/audio of a received message: (bytes, content type). Errors are JSON."""
