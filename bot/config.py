@@ -124,7 +124,15 @@ class DingtalkConfig(Section):
     client_id_env: str = "DINGTALK_CLIENT_ID"
     client_secret_env: str = "DINGTALK_CLIENT_SECRET"
     api_base: str = "https://api.dingtalk.com"
-    rate_per_second: int = Field(20, ge=1)
+    robot_code: str = Field("", max_length=64)  # empty: the AppKey (client id), as for internal-app robots
+    card_template_id: str = Field("", max_length=128)  # the card platform template (docs/dingtalk.md)
+    stream: bool = True  # hold a Stream connection; false: this process only sends (e.g. a CLI beside `serve`)
+    request_timeout_s: float = Field(10.0, gt=0, le=60)
+    rate_per_second: int = Field(20, ge=1)  # per OpenAPI, per app (DingTalk standard edition: 20 QPS)
+    reconnect_max_s: float = Field(60.0, ge=1, le=600)
+    silent_reconnect_s: float = Field(90.0, ge=5, le=600)  # no frame (not even a ping) for this long: reconnect
+    media_dir: str = "data/media/dingtalk"
+    max_media_bytes: int = Field(20 * 1024 * 1024, ge=1024)
 
 
 class ChannelsConfig(Section):
