@@ -32,6 +32,27 @@ def fmt_money(v: int | None) -> str:
     return f"{v / 10000:g}万元" if v >= 10000 else f"{v}元"
 
 
+# The amounts and dates a rep can correct from the card (next touch has its own button): field → (label, kind).
+EDITABLE: dict[str, tuple[str, str]] = {
+    "budget": ("客户预算", "money"),
+    "quote_amount": ("报价", "money"),
+    "payment_amount": ("回款", "money"),
+    "contract_amount": ("合同金额", "money"),
+    "expected_date": ("客户期望", "date"),
+    "promised_date": ("我方承诺", "date"),
+}
+VALUE_MODES = ("date", *(f"field:{f}" for f in EDITABLE))  # modes in which a reply message is taken as the value
+
+
+def _short(value: int | date | None) -> str:
+    """A field's value short enough for a WeCom button or dropdown option (10–16 characters)."""
+    if value is None:
+        return "未填"
+    if isinstance(value, date):
+        return f"{value.month}月{value.day}日"
+    return fmt_money(value)
+
+
 @dataclass
 class ConfirmationView:
     """Everything the card shows; built by the capture handler from the record and its customer."""
@@ -42,7 +63,8 @@ class ConfirmationView:
     customer_name: str | None
     next_touch: date | None
     status: str = "draft"  # draft | confirmed
-    mode: str = "summary"  # summary | ask (low confidence: every picker at once) | type | customer | date
+    # summary | ask (low confidence: every picker at once) | type | customer | date | fields | field:<name>
+    mode: str = "summary"
     contact: str | None = None
     budget: int | None = None
     quote_amount: int | None = None
@@ -125,6 +147,7 @@ def build_confirmation(v: ConfirmationView) -> Card:
         inputs = [Input("next_touch", "date", "其他日期", "next_touch", v.next_touch.isoformat() if v.next_touch else "")]
         # all ten types one tap away, also where a platform's card cannot show every picker at once (WeCom)
         buttons.append(Button("edit:type", "改类型"))
+        buttons.append(Button("edit:fields", "改金额/日期"))
         buttons.append(Button("confirm", "确认", "primary"))
     elif v.mode == "type":
         subtitle = "选择动作类型"
@@ -140,12 +163,32 @@ def build_confirmation(v: ConfirmationView) -> Card:
                         v.next_touch.isoformat() if v.next_touch else "")]
         buttons = [Button(f"next_touch:{d.isoformat()}", label) for label, d in quick_dates(v.today)]
         buttons += [Button("next_touch:none", "不设日期"), Button("back", "返回")]
+        subtitle += "（也可以直接回复日期，如 1月20号、下周三）"
+    elif v.mode == "fields":
+        subtitle = "选择要修改的金额或日期"
+        buttons = [Button(f"field:{name}", f"{label} {_short(getattr(v, name))}")
+                   for name, (label, _) in EDITABLE.items()]
+        buttons.append(Button("back", "返回"))
+    elif v.mode.startswith("field:") and v.mode[6:] in EDITABLE:
+        name = v.mode[6:]
+        label, kind = EDITABLE[name]
+        current = getattr(v, name)
+        if kind == "date":
+            subtitle = f"修改{label}日期：点选，或直接回复日期（如 1月20号、下周三）"
+            buttons = [Button(f"set:{name}:{d.isoformat()}", text) for text, d in quick_dates(v.today)]
+            inputs = [Input(name, "date", label, f"set:{name}", current.isoformat() if current else "")]
+        else:
+            subtitle = f"修改{label}：直接回复金额（如 35万、80w、120000）"
+            inputs = [Input(name, "text", f"{label}金额", f"set:{name}", str(current) if current is not None else "")]
+            buttons = []
+        buttons += [Button(f"set:{name}:none", "清除"), Button("back", "返回")]
     else:
         buttons = [
             Button("confirm", "确认", "primary"),
             Button("edit:type", "改类型"),
             Button("edit:customer", "改客户"),
             Button("edit:date", "改下次跟进"),
+            Button("edit:fields", "改金额/日期"),
         ]
         if v.low_confidence:
             subtitle = "没有完全看懂，请核对后确认"

@@ -6,15 +6,16 @@ asks instead of guessing when the tagger is unsure.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 from typing import Literal
 
 from sqlalchemy import bindparam, insert, select
 from sqlmodel import col
 
 from cards.actions import CardAction, Value
-from cards.confirmation import ConfirmationView, build_confirmation, fmt_money
+from cards.confirmation import EDITABLE, VALUE_MODES, ConfirmationView, build_confirmation, fmt_money
 from cards.model import Card, Fact
 from handlers.context import Context
 from handlers.domain import RecordConfirmed
@@ -22,6 +23,7 @@ from handlers.event import Event
 from handlers.people import STALE, refusal
 from handlers.router import Capability
 from handlers.understanding import Understanding, understand
+from handlers.understanding.dates import find_dates
 from handlers.understanding.money import find_money
 from storage.models import ActionRecord, ActionType, Customer, Person, RecordStatus
 from storage.models import Card as CardRow
@@ -32,10 +34,16 @@ CANDIDATE_LIMIT = 6
 AMOUNTS = ("quote_amount", "payment_amount", "contract_amount")
 AUTOFILL_HISTORY = 20  # the newest records say enough about needs and money
 MAX_NEXT_TOUCH_DAYS = 366
+MAX_AMOUNT = 10**11  # 1000亿: anything larger is a typo
+BAD_DAY = "日期不对：请选今天起一年内的日期"
+BAD_AMOUNT = "金额不对：请回复如 35万、80w、120000 这样的金额"
 
 
-async def capture_text(ctx: Context, person: Person, event: Event, inbox_id: int | None) -> ActionRecord:
-    """Tag the text, store a draft record, and queue its confirmation card."""
+async def capture_text(ctx: Context, person: Person, event: Event, inbox_id: int | None) -> ActionRecord | None:
+    """Tag the text, store a draft record, and queue its confirmation card. A bare value ("35万", "1月20号")
+    while the rep's newest card waits for one fills that field instead (WeCom cards have no text input)."""
+    if _value_like(event.text) and await _fill_waiting_field(ctx, person, event):
+        return None
     u = _from_contract(event.extra.get("understanding"))  # the LLM's reading, made after the ack
     if u is None:
         directory = await ctx.directory.get(ctx.session)
@@ -157,7 +165,7 @@ class Confirm(CardAction, prefix="confirm"):
 
 @dataclass(frozen=True)
 class Edit(CardAction, prefix="edit"):
-    what: Literal["type", "customer", "date"]
+    what: Literal["type", "customer", "date", "fields"]
 
 
 @dataclass(frozen=True)
@@ -189,8 +197,35 @@ class NextTouchTyped(CardAction, prefix="next_touch"):
     value: Value
 
 
-ConfirmationAction = Confirm | Edit | Back | SetType | PickCustomer | NextTouch | NextTouchTyped
-ACTIONS = (Confirm, Edit, Back, SetType, PickCustomer, NextTouch, NextTouchTyped)
+FieldName = Literal["budget", "quote_amount", "payment_amount", "contract_amount", "expected_date", "promised_date"]
+
+
+@dataclass(frozen=True)
+class EditField(CardAction, prefix="field"):
+    """Open one amount or date for editing."""
+
+    name: FieldName
+
+
+@dataclass(frozen=True)
+class SetField(CardAction, prefix="set"):
+    """A quick-date button, or ``none`` (清除)."""
+
+    name: FieldName
+    arg: str
+
+
+@dataclass(frozen=True)
+class SetFieldTyped(CardAction, prefix="set"):
+    """The field's input (a date picker, or a text box for an amount): the value comes as the input's value."""
+
+    name: FieldName
+    value: Value
+
+
+ConfirmationAction = (Confirm | Edit | Back | SetType | PickCustomer | NextTouch | NextTouchTyped | EditField
+                      | SetField | SetFieldTyped)
+ACTIONS = (Confirm, Edit, Back, SetType, PickCustomer, NextTouch, NextTouchTyped, EditField, SetField, SetFieldTyped)
 
 
 async def on_confirmation_action(ctx: Context, row: CardRow, presser: Person, action: ConfirmationAction) -> None:
@@ -237,20 +272,112 @@ async def on_confirmation_action(ctx: Context, row: CardRow, presser: Person, ac
             record.customer_id = cid
             view["mode"] = back
         case NextTouch(day=raw) | NextTouchTyped(value=raw):
-            try:
-                parsed = _parse_day(raw)
-            except ValueError:
-                parsed, valid = None, False
-            else:
-                valid = parsed is None or 0 <= (parsed - ctx.today()).days <= MAX_NEXT_TOUCH_DAYS
-            if not valid:
-                problem = "日期不对：请选今天起一年内的日期"
-            else:
-                record.next_touch = parsed
+            problem = _set(ctx, record, "next_touch", raw)
+            if not problem:
+                view["mode"] = back
+        case EditField(name=name):
+            view["mode"] = f"field:{name}"
+        case SetField(name=name, arg=raw) | SetFieldTyped(name=name, value=raw):
+            problem = _set(ctx, record, name, raw)
+            if not problem:
                 view["mode"] = back
     row.view = view
     ctx.session.add(record)
     await ctx.update_card(row, await confirmation_card(ctx, record, view, problem))
+
+
+def _set(ctx: Context, record: ActionRecord, name: str, raw: str) -> str:
+    """Store one edited field from a press or a reply; the problem to show when the value is not usable."""
+    raw = raw.strip()
+    if name == "next_touch" or EDITABLE[name][1] == "date":
+        try:
+            day = _parse_day(raw)
+        except ValueError:
+            return BAD_DAY
+        if day is not None and not 0 <= (day - ctx.today()).days <= MAX_NEXT_TOUCH_DAYS:
+            return BAD_DAY
+        setattr(record, name, day)
+        return ""
+    amount = None if raw == "none" else parse_amount(raw)
+    if raw != "none" and (amount is None or not 0 < amount < MAX_AMOUNT):
+        return BAD_AMOUNT
+    setattr(record, name, amount)
+    return ""
+
+
+_FILLER = re.compile(r"[\s，。,.!！:：]*(?:改为|改成|改|是|为|到)?[\s，。,.!！:：]*")
+_BARE_YUAN = re.compile(r"\d{1,12}(?:元|块)?")
+_CLEAR = re.compile(r"清除|清空|不设|没有|无")
+
+
+def parse_amount(text: str) -> int | None:
+    """A reply that is one amount and nothing else ("35万", "三十五个w", "120000", "改成80w"), in yuan;
+    its range is checked by the caller, so that "0元" is answered as a wrong amount, not taken as a record."""
+    text = text.strip()
+    if _BARE_YUAN.fullmatch(text):
+        return int(re.sub(r"\D", "", text))
+    found = find_money(text)
+    if len(found) != 1:
+        return None
+    m = found[0]
+    return m.amount if _FILLER.fullmatch(text[: m.start]) and _FILLER.fullmatch(text[m.end:]) else None
+
+
+def _reply_day(text: str, now: datetime) -> date | None:
+    """A reply that is one resolved date and nothing else ("1月20号", "下周三", "改到周五")."""
+    found = [d for d in find_dates(text, now) if d.value is not None]
+    if len(found) != 1:
+        return None
+    d = found[0]
+    return d.value if _FILLER.fullmatch(text[: d.start]) and _FILLER.fullmatch(text[d.end:]) else None
+
+
+def _value_like(text: str) -> bool:
+    """Cheap test before any query: only a short message can be a bare value."""
+    return 0 < len(text.strip()) <= 16
+
+
+_NEWEST_CARD = (
+    select(CardRow)
+    .where(col(CardRow.kind) == KIND, col(CardRow.audience_id) == bindparam("person_id"),
+           col(CardRow.platform) == bindparam("platform"))
+    .order_by(col(CardRow.created_at).desc())
+    .limit(1)
+)
+
+
+async def _fill_waiting_field(ctx: Context, person: Person, event: Event) -> bool:
+    """Apply a reply to the rep's newest confirmation card when that card waits for a value; False when
+    it does not, or the reply is not a value of the kind it waits for (then the message is a new record)."""
+    row = (await ctx.session.execute(_NEWEST_CARD, {"person_id": _id(person), "platform": event.platform})).scalar()
+    mode = str(row.view.get("mode", "")) if row is not None else ""
+    if row is None or mode not in VALUE_MODES:
+        return False
+    record = await ctx.session.get(ActionRecord, row.subject.get("record_id"))
+    if record is None or record.status != RecordStatus.draft or record.rep_id != person.id:
+        return False
+    name = "next_touch" if mode == "date" else mode[6:]
+    text = event.text.strip()
+    if _CLEAR.fullmatch(text):
+        raw = "none"
+    elif name == "next_touch" or EDITABLE[name][1] == "date":
+        day = _reply_day(text, event.sent_at.astimezone(ctx.settings.tz))
+        if day is None:
+            return False
+        raw = day.isoformat()
+    else:
+        amount = parse_amount(text)
+        if amount is None:
+            return False
+        raw = str(amount)
+    view = dict(row.view)
+    problem = _set(ctx, record, name, raw)
+    if not problem:
+        view["mode"] = "summary"
+    row.view = view
+    ctx.session.add(record)
+    await ctx.update_card(row, await confirmation_card(ctx, record, view, problem))
+    return True
 
 
 async def _offered(ctx: Context, record: ActionRecord, view: dict[str, object], cid: str) -> bool:

@@ -64,7 +64,7 @@ def test_confirmation_summary() -> None:
     tc = render(build_confirmation(view()))
     check_limits(tc)
     assert [b["key"].split("|", 1)[1] for b in tc["button_list"]] == ["confirm", "edit:type", "edit:customer",
-                                                                      "edit:date"]
+                                                                      "edit:date", "edit:fields"]
     assert tc["button_list"][0]["style"] == 1
     assert {h["keyname"]: h["value"] for h in tc["horizontal_content_list"]}["动作"] == "拜访"
 
