@@ -9,7 +9,8 @@ must all be strings (lists go JSON-encoded). One template serves every card kind
   "回传请求" (send request back) carries ``key`` = ``card_id|action[|value]``, opaque like WeCom's
   button keys: the server decides what it means from the stored card;
 - a date Input becomes quick-date buttons (明天 / 后天 / 下周一), as on WeCom, unless the card already
-  offers them; text inputs are not rendered (no card of ours needs one to be complete).
+  offers them; every Input is also listed in ``inputs`` (JSON ``[{"kind", "label", "key", "value"}]``)
+  for the template's date picker / input box, whose "回传请求" sends ``key`` plus the entered ``value``.
 ``markdown`` is the same card for robot messages (no template configured, group pushes).
 Limits we keep (test_render): ≤ 24 buttons, button text ≤ 20 characters (the robot ActionCard limit),
 key ≤ 256 bytes, all of cardData ≤ 15,000 bytes like a robot message's msgParam.
@@ -29,7 +30,9 @@ MAX_BUTTONS = 24
 MAX_BUTTON_TEXT = 20
 MAX_KEY_BYTES = 256
 MAX_CARD_DATA_BYTES = 15_000
-PARAM_KEYS = ("title", "subtitle", "color", "note", "body", "facts", "buttons", "has_buttons", "markdown")
+PARAM_KEYS = ("title", "subtitle", "color", "note", "body", "facts", "buttons", "has_buttons", "inputs", "has_inputs",
+              "markdown")
+MAX_INPUTS = 4
 
 
 def button_key(card_id: str, action: str, value: str = "") -> str:
@@ -83,6 +86,8 @@ def render_markdown(card: Card) -> str:
 def render_card_params(card: Card, *, today: date | None = None) -> dict[str, str]:
     """``cardParamMap`` for createAndDeliver and updates: every value a string, within our limits."""
     btns = buttons(card, today)
+    inputs = [{"kind": i.kind, "label": _clip(i.label, MAX_BUTTON_TEXT), "key": button_key(card.card_id, i.action),
+               "value": i.value} for i in card.inputs][:MAX_INPUTS]
     params = {
         "title": card.title,
         "subtitle": card.subtitle,
@@ -92,6 +97,8 @@ def render_card_params(card: Card, *, today: date | None = None) -> dict[str, st
         "facts": json.dumps([{"label": f.label, "value": f.value} for f in card.facts], ensure_ascii=False),
         "buttons": json.dumps(btns, ensure_ascii=False),
         "has_buttons": "true" if btns else "false",
+        "inputs": json.dumps(inputs, ensure_ascii=False),
+        "has_inputs": "true" if inputs else "false",
         "markdown": render_markdown(card),
     }
     while card_data_bytes(params) > MAX_CARD_DATA_BYTES and len(params["body"]) > 100:
@@ -107,7 +114,7 @@ def card_data_bytes(params: dict[str, Any]) -> int:
 def offered(params: dict[str, str]) -> list[tuple[str, str, str]]:
     """(card_id, action, value) of every button in rendered params (for tests and the harness)."""
     out = []
-    for b in json.loads(params.get("buttons") or "[]"):
+    for b in [*json.loads(params.get("buttons") or "[]"), *json.loads(params.get("inputs") or "[]")]:
         parsed = parse_button_key(str(b.get("key", "")))
         if parsed is not None:
             out.append(parsed)

@@ -76,10 +76,14 @@ class DingtalkChat(Chat):
         assert ack is not None and ack["code"] == 200, ack
 
     async def press(self, who: str, card: Seen, action: str, value: str = "") -> None:
-        key = button_key(card.card_id, action, value)
+        key, typed = button_key(card.card_id, action, value), ""
         keys = [b["key"] for b in json.loads(card.raw["buttons"])]
-        assert key in keys, f"{action!r} is not on this DingTalk card: {keys}"
-        ack = await self.fake.push(self.fake.frame(CARD_TOPIC, self.fake.press(userid(self.person(who)), card.ref, key)))
+        if key not in keys:  # a date picker or input box: its key, plus what was entered
+            key, typed = button_key(card.card_id, action), value
+            inputs = [i["key"] for i in json.loads(card.raw.get("inputs") or "[]")]
+            assert key in inputs, f"{action!r} is not on this DingTalk card: {keys} {inputs}"
+        data = self.fake.press(userid(self.person(who)), card.ref, key, value=typed)
+        ack = await self.fake.push(self.fake.frame(CARD_TOPIC, data))
         assert ack is not None and ack["code"] == 200, ack
 
     async def seen(self, who: str) -> list[Seen]:
@@ -105,6 +109,11 @@ def card_seen(who: str, params: dict[str, str], ref: str) -> Seen:
         if parsed is not None:
             card_id, action, value = parsed
             offered.append((action, value))
+    for i in json.loads(params.get("inputs") or "[]"):
+        parsed = parse_button_key(i.get("key", ""))
+        if parsed is not None:
+            card_id, action, _ = parsed
+            offered.append((action, i.get("value", "")))
     text = "\n".join(p for p in [params.get("title", ""), params.get("subtitle", ""), params.get("body", ""),
                                  params.get("note", ""), *(f"{k}：{v}" for k, v in facts.items()),
                                  *(b.get("text", "") for b in buttons)] if p)

@@ -95,6 +95,7 @@ class FakeDingtalk:
     _ack_waiters: dict[str, asyncio.Event] = field(default_factory=dict)
     base_url: str = ""
     connected: int = 0
+    open_delay_s: float = 0.0  # a slow gateway
 
     # ---- test controls -----------------------------------------------------------------------
     def fail(self, path: str, status: int, code: str | int, message: str = "error", times: int = 1) -> None:
@@ -182,9 +183,11 @@ class FakeDingtalk:
             data["content"] = content
         return data
 
-    def press(self, user: str, out_track_id: str, key: str) -> dict[str, Any]:
-        """A card press's ``data``: a "回传请求" button whose constant param ``key`` is our button key."""
-        content = {"cardPrivateData": {"actionIds": ["btn_action"], "params": {"key": key}}}
+    def press(self, user: str, out_track_id: str, key: str, value: str = "") -> dict[str, Any]:
+        """A card press's ``data``: a "回传请求" control whose constant param ``key`` is our button key (and,
+        for a date picker or input box, ``value`` what was entered)."""
+        params = {"key": key, **({"value": value} if value else {})}
+        content = {"cardPrivateData": {"actionIds": ["btn_action"], "params": params}}
         return {"outTrackId": out_track_id, "corpId": self.corp_id, "userId": user, "userIdType": 1,
                 "type": "actionCallback", "spaceType": "IM_ROBOT", "spaceId": user, "extension": "{}",
                 "content": json.dumps(content, ensure_ascii=False)}
@@ -248,6 +251,8 @@ class FakeDingtalk:
 
     async def open_connection(self, request: web.Request) -> web.Response:
         body = await self._json(request)
+        if self.open_delay_s:
+            await asyncio.sleep(self.open_delay_s)
         if (r := self._queued("/v1.0/gateway/connections/open")) is not None:
             return r
         if not isinstance(body, dict):

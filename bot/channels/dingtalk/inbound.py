@@ -64,7 +64,8 @@ def message_event(data: dict[str, Any], frame_id: str | None) -> Event:
     code = str(content.get("downloadCode") or "")[:500]
     if msg_type == "text":
         body = data.get("text")
-        kind, text = EventKind.text, str(body.get("content", "") if isinstance(body, dict) else "").strip()
+        if isinstance(body, dict):  # absent when the quota is used up (errorCode 20001)
+            kind, text = EventKind.text, str(body.get("content", "")).strip()
     elif msg_type == "richText":
         raw_items = content.get("richText")
         items: list[Any] = raw_items if isinstance(raw_items, list) else []
