@@ -75,6 +75,15 @@ class DingtalkChat(Chat):
         ack = await self.fake.push(self.fake.frame(BOT_TOPIC, data))
         assert ack is not None and ack["code"] == 200, ack
 
+    async def send_photo(self, who: str, image: Path) -> None:
+        """A picture message: DingTalk holds the file under a downloadCode the message names."""
+        code = f"dlc-photo-{next(self._ids)}"
+        self.fake.files[code] = (image.read_bytes(), "image/jpeg")
+        data = self.fake.message(userid(self.person(who)), f"msgHarness{next(self._ids):08d}", msgtype="picture",
+                                 content={"pictureDownloadCode": f"p-{code}", "downloadCode": code}, nick=who)
+        ack = await self.fake.push(self.fake.frame(BOT_TOPIC, data))
+        assert ack is not None and ack["code"] == 200, ack
+
     async def press(self, who: str, card: Seen, action: str, value: str = "") -> None:
         key, typed = button_key(card.card_id, action, value), ""
         keys = [b["key"] for b in json.loads(card.raw["buttons"])]
