@@ -1,9 +1,12 @@
-"""Optional LLM path: ask an OpenAI-compatible model, validate strictly, fall back to the rules.
+"""Optional LLM path: ask an OpenAI-compatible model only when the rules are unsure, validate strictly.
 
-The rules answer always exists first. The model only replaces it when its reply is valid JSON that
-passes the contract's schema (known action type, a customer id from the directory, ISO dates
-near `now`, a non-negative integer budget). Timeouts, HTTP errors, bad JSON or schema violations
-all leave the rules' answer standing, so switching the LLM on can never make a message fail.
+The rules answer always exists first. The model is asked only when that answer is unsure (confidence
+below ``ask_below``, no customer, or no touch found), and its reply is used only when it is valid JSON
+that passes the contract's schema (known action type, a customer id from the directory, ISO dates near
+`now`, non-negative integer amounts). Even then it only fills what the rules left empty: the rules'
+readings stand, and a customer can only ever be one of the directory's. Timeouts, HTTP errors, bad JSON
+or schema violations all leave the rules' answer standing, so switching the LLM on can never make a
+message fail, nor make a sure reading worse.
 """
 
 from __future__ import annotations
@@ -49,6 +52,8 @@ class LLMSettings(BaseModel):
     model: str = "qwen2.5:7b-instruct"
     api_key: str | None = None
     timeout_s: float = Field(3.0, gt=0, le=60)
+    # the tagger's confidence below which the model is asked (the card's own threshold, 0.6 by default)
+    ask_below: float = Field(0.6, ge=0, le=1)
 
     @classmethod
     def from_config(cls, config: Any) -> LLMSettings:
@@ -59,6 +64,7 @@ class LLMSettings(BaseModel):
             model=str(getattr(config, "model", cls.model_fields["model"].default)),
             api_key=getattr(config, "api_key", None),
             timeout_s=float(getattr(config, "timeout_s", 3.0)),
+            ask_below=float(getattr(config, "ask_below", 0.6)),
         )
 
 
@@ -85,6 +91,9 @@ class LLMAnswer(BaseModel):
     customer_id: str | None = None
     next_touch: IsoDate = None
     budget: int | None = Field(None, ge=0, le=10**12)
+    quote_amount: int | None = Field(None, ge=0, le=10**12)
+    payment_amount: int | None = Field(None, ge=0, le=10**12)
+    contract_amount: int | None = Field(None, ge=0, le=10**12)
     expected_date: IsoDate = None
     promised_date: IsoDate = None
     contact: str | None = Field(None, max_length=40)
@@ -115,7 +124,8 @@ class LLMAnswer(BaseModel):
 _SYSTEM_PROMPT = """你是销售动作记录的标注器。把销售的一条消息转成 JSON（只输出 JSON 对象）。
 字段: action_type (call|message|visit|site_survey|presentation|quote|objection|contract|payment|other),
 customer_id (客户目录里的 id 或 null；两个客户或未知客户为 null), next_touch, expected_date, promised_date
-(YYYY-MM-DD 或 null), budget (客户预算，整数元，或 null；报价和回款金额不是预算), contact, contact_role,
+(YYYY-MM-DD 或 null), budget (客户预算，整数元，或 null；报价和回款金额不是预算), quote_amount (我方报价),
+payment_amount (已到账的回款), contract_amount (合同金额) (整数元或 null), contact, contact_role,
 needs (字符串数组), tags (字符串数组), confidence (0..1)。
 规则: action_type 只看已经发生的动作，计划中的不算；多个动作按 contract, payment, quote, presentation,
 site_survey, objection, visit, call, message, other 的顺序取第一个。周X 指本周（周一开始），下周X 指下周；
@@ -144,20 +154,40 @@ def _messages(text: str, now: datetime, directory: Directory, rules: Understandi
     ]
 
 
+def unsure(rules: Understanding, settings: LLMSettings) -> bool:
+    """Worth a model call: the rules' confidence is low, or they found no customer or no touch."""
+    return rules.confidence < settings.ask_below or rules.customer_id is None or rules.action_type == "other"
+
+
 def _merge(rules: Understanding, answer: LLMAnswer) -> Understanding:
+    """The rules' answer with only its empty fields filled from the model's (an "other" type counts as empty:
+    the rules found no touch). The customer was validated against the directory by the schema."""
+
+    def fill(ours: Any, theirs: Any) -> Any:
+        return ours if ours not in (None, "", []) else (theirs if theirs not in ("",) else None)
+
+    filled_type = rules.action_type == "other" and answer.action_type != "other"
+    filled_customer = rules.customer_id is None and answer.customer_id is not None
+    confidence = rules.confidence
+    if (filled_type or filled_customer) and answer.confidence is not None:
+        confidence = max(confidence, answer.confidence)
     return Understanding(
-        action_type=answer.action_type,
-        customer_id=answer.customer_id,
-        customer_candidates=[answer.customer_id] if answer.customer_id else list(rules.customer_candidates),
-        next_touch=answer.next_touch,
-        budget=answer.budget,
-        expected_date=answer.expected_date,
-        promised_date=answer.promised_date,
-        contact=answer.contact or None,
-        contact_role=answer.contact_role or None,
-        needs=list(answer.needs) or list(rules.needs),
-        tags=list(answer.tags) or list(rules.tags),
-        confidence=answer.confidence if answer.confidence is not None else max(rules.confidence, 0.7),
+        action_type=answer.action_type if filled_type else rules.action_type,
+        customer_id=fill(rules.customer_id, answer.customer_id),
+        customer_candidates=[answer.customer_id] if filled_customer and answer.customer_id
+        else list(rules.customer_candidates),
+        next_touch=fill(rules.next_touch, answer.next_touch),
+        budget=fill(rules.budget, answer.budget),
+        quote_amount=fill(rules.quote_amount, answer.quote_amount),
+        payment_amount=fill(rules.payment_amount, answer.payment_amount),
+        contract_amount=fill(rules.contract_amount, answer.contract_amount),
+        expected_date=fill(rules.expected_date, answer.expected_date),
+        promised_date=fill(rules.promised_date, answer.promised_date),
+        contact=fill(rules.contact, answer.contact),
+        contact_role=fill(rules.contact_role, answer.contact_role),
+        needs=list(rules.needs) or list(answer.needs),
+        tags=list(rules.tags) or list(answer.tags),
+        confidence=confidence,
     )
 
 
@@ -192,9 +222,9 @@ async def ask_llm(
 async def understand_with_llm(
     text: str, now: datetime, directory: Directory, llm: LLMSettings | None
 ) -> Understanding:
-    """Rules first; if the LLM is enabled, its validated answer wins, else the rules' answer stands."""
+    """Rules first; if the LLM is enabled and the rules are unsure, its validated answer fills their gaps."""
     rules = understand(text, now, directory)
-    if llm is None or not llm.enabled or not (text or "").strip():
+    if llm is None or not llm.enabled or not (text or "").strip() or not unsure(rules, llm):
         return rules
     try:
         return await ask_llm(text, now, directory, llm, rules)

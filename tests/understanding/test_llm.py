@@ -17,7 +17,8 @@ from handlers.understanding.llm import LLMAnswer
 from .conftest import at
 
 NOW = at("2026-11-24 10:00")
-TEXT = "瑞丰机械 上门拜访了张总,预算50万,周五再去"
+TEXT = "瑞丰机械的事情跟张总说了"  # the rules find the customer but no touch: unsure, so the model is asked
+SURE = "瑞丰机械 上门拜访了张总,预算50万,周五再去"
 
 VALID = {
     "action_type": "presentation",
@@ -84,8 +85,9 @@ async def test_valid_answer_is_used(fake_llm, directory) -> None:
     start, received = fake_llm
     settings = await start(_reply(json.dumps(VALID, ensure_ascii=False)))
     u = await understand_with_llm(TEXT, NOW, directory, settings)
+    assert understand(TEXT, NOW, directory).action_type == "other"
     assert u.action_type == "presentation" and u.customer_id == "D001"
-    assert u.next_touch.isoformat() == "2026-11-27" and u.confidence == 0.9
+    assert u.next_touch.isoformat() == "2026-11-27" and u.confidence == 0.9 and u.budget == 500_000
     request = received[0]
     assert request["model"] == "fake" and request["response_format"] == {"type": "json_object"}
     assert TEXT in request["messages"][-1]["content"]
@@ -146,6 +148,45 @@ async def test_disabled_or_missing_settings_use_rules_only(directory: Directory)
     rules = understand(TEXT, NOW, directory)
     assert await understand_with_llm(TEXT, NOW, directory, None) == rules
     assert await understand_with_llm(TEXT, NOW, directory, LLMSettings(enabled=False)) == rules
+
+
+async def test_a_sure_reading_never_asks_the_model(fake_llm, directory) -> None:
+    start, received = fake_llm
+    settings = await start(_reply(json.dumps(VALID, ensure_ascii=False)))
+    rules = understand(SURE, NOW, directory)
+    assert rules.confidence >= settings.ask_below and rules.customer_id and rules.action_type != "other"
+    assert await understand_with_llm(SURE, NOW, directory, settings) == rules
+    assert received == []
+
+
+async def test_the_model_only_fills_what_the_rules_left_empty(fake_llm, directory) -> None:
+    """Asked because the reading is unsure (no customer), the model cannot overwrite the rules' type,
+    dates or amounts, and its customer must be one of the directory's."""
+    text = "益安的刘院长今天来公司看了样机，报价12万"
+    rules = understand(text, NOW, directory)
+    assert rules.customer_id is None
+    start, received = fake_llm
+    answer = {**VALID, "customer_id": "D005", "action_type": "call", "quote_amount": 990_000, "budget": 300_000}
+    settings = await start(_reply(json.dumps(answer, ensure_ascii=False)))
+    u = await understand_with_llm(text, NOW, directory, settings)
+    assert len(received) == 1 and u.customer_id == "D005" and u.customer_candidates == ["D005"]
+    assert u.action_type == rules.action_type or rules.action_type == "other"
+    assert u.quote_amount == rules.quote_amount == 120_000 and u.budget == 300_000
+
+
+@pytest.mark.parametrize("answer_customer", ["D999", "瑞丰机械", "a new customer"])
+async def test_the_model_can_never_invent_a_customer(fake_llm, directory, answer_customer: str) -> None:
+    text = "今天拜访了一家做冷链物流的新客户，聊得不错"
+    start, received = fake_llm
+    settings = await start(_reply(json.dumps({**VALID, "customer_id": answer_customer}, ensure_ascii=False)))
+    u = await understand_with_llm(text, NOW, directory, settings)
+    assert len(received) == 1 and u.customer_id is None and u == understand(text, NOW, directory)
+
+
+async def test_a_known_customer_is_never_replaced(fake_llm, directory) -> None:
+    start, _ = fake_llm
+    settings = await start(_reply(json.dumps({**VALID, "customer_id": "D002"}, ensure_ascii=False)))
+    assert (await understand_with_llm(TEXT, NOW, directory, settings)).customer_id == "D001"
 
 
 def test_settings_from_config_object() -> None:
