@@ -77,6 +77,13 @@ _DATE_RE = re.compile(
 )
 _RECENT_DAYS = 60
 # Holidays on fixed dates: "before" them means by their eve (春节 moves every year, so it stays vague).
+# What follows a plain 周X that plans it ("周一去", "周三之前回复我", "周五前把方案发过去", "周一上午来电话"):
+# said after that day has passed this week (a Sunday evening), it means next week's.
+_PLAN_AFTER_WEEKDAY = re.compile(
+    r"\s?(?:[上下]午|早上|晚上|中午|一早)?\s?(?:[\d一二三四五六七八九十]{1,3}[点:：][\d半]{0,2}分?)?\s?"
+    r"(?:就|再|要|会|能|得|才|我|他|她|一起|一定|肯定)?"
+    r"(?:去|来|过去|过来|给|发|送|交|签|回复|回我|答复|见|拜访|上门|找|约|联系|打|带|讲|做|演示|开会|opening)(?![了过])"
+)
 _HOLIDAY_EVE = {"元旦前": (12, 31), "国庆前": (9, 30), "五一前": (4, 30), "劳动节前": (4, 30)}
 # "周五前", also before an event on that day: "1月8号开学前", "明天下班前".
 _DEADLINE = re.compile(r"(?:下班|上班|开学|放假|开会|开业|开工|开园|上线|开标|截标|验收|过年)?(?:之前|以前|前(?![台面期端天几]))")
@@ -142,6 +149,19 @@ def _day_of_month(today: date, day: int) -> tuple[date | None, bool]:
     return None, False
 
 
+def _plans_ahead(text: str, end: int) -> bool:
+    """A weekday followed by a deadline or a planned step ("周三之前回复我", "周一去"), not a report
+    ("周一去瑞丰拜访了张总": a done marker in the rest of its clause)."""
+    rest = _CLAUSE_REST.match(text, end)
+    if rest and _DONE_IN_CLAUSE.search(rest.group(0)):
+        return False
+    return bool(_DEADLINE.match(text, end) or _PLAN_AFTER_WEEKDAY.match(text, end))
+
+
+_CLAUSE_REST = re.compile(r"[^,，.。;；!！?？\n]*")
+_DONE_IN_CLAUSE = re.compile(r"了(?!解)|过(?![去来])|已|完")
+
+
 def find_dates(text: str, now: datetime) -> list[DateMention]:
     """Every date-like expression in ``text`` with its resolved date (in now's own timezone)."""
     today = now.date()
@@ -203,6 +223,11 @@ def find_dates(text: str, now: datetime) -> list[DateMention]:
             monday = today - timedelta(days=today.weekday())
             value = monday + timedelta(days=7 * weeks + _WEEKDAYS[m.group("wd")])
             tod = m.group("ktod")
+            if not prefix and found and found[-1].value is not None and m.start() - found[-1].end <= 2 \
+                    and found[-1].value.weekday() == _WEEKDAYS[m.group("wd")]:
+                continue  # 明天周一, 1月20号（周三）: the weekday only restates the date before it
+            if not prefix and value < today and _plans_ahead(text, m.end()):
+                value += timedelta(days=7)
         elif m.group("dayonly"):
             kind = "absolute"
             value, rolled = _day_of_month(today, int(m.group("dn")))
@@ -227,6 +252,8 @@ def find_dates(text: str, now: datetime) -> list[DateMention]:
                 weeks = 1 if (m.group("ennext") or "").lower().startswith("next") else 0
                 monday = today - timedelta(days=today.weekday())
                 value = monday + timedelta(days=7 * weeks + _EN_WEEKDAYS[m.group("enday").lower()])
+                if not m.group("ennext") and value < today and not re.match(r"\s?(?:了|过)", text[m.end():]):
+                    value += timedelta(days=7)  # "I'll send it Monday" on a Friday
         elif m.group("tod"):
             kind = "time_of_day"
             tod = m.group("tod")

@@ -107,7 +107,15 @@ _FOR_US = re.compile(r"^[^,，。!！?？;；\n]{0,12}?(?:给|回|答复|告诉|
 _SEGMENT_START = re.compile(r"[,，。!！?？;；\n][^,，。!！?？;；\n]*$")
 # "我答应了, 下周五前一定发货": a bare promise whose content is the next clause.
 _BARE_PROMISE = re.compile(r"^(?:我|咱|我们|咱们)?(?:这边)?(?:也|就|当场|当时|马上|都)?(?:答应|承诺|保证|说好|拍胸脯|打包票)(?:了|他|她|他们|对方|客户|下来)*$")
-_REQUEST = re.compile(r"要|希望|想|必须|需要|让我|让咱|催|务必|得|最晚|最迟|等着")
+_REQUEST = re.compile(r"要|希望|想|必须|需要|让我|让咱|催|务必|得|最晚|最迟|等着|(?<![A-Za-z])(?i:wants?|needs?|asked)(?![A-Za-z])")
+# Our delivery, installation or go-live (a promised or expected day, not a contact) and going there anyway.
+_DELIVERY = re.compile(r"发货|到货|交货|送到|装好|装完|安装完|完工|上线|交付|排产|到位|布线|供货|备货|出货|(?i:deliver)")
+_REMOTE_DELIVERY = re.compile(r"发货|到货|交货|完工|上线|交付|排产|到位|布线|供货|备货|出货|(?i:deliver)")
+_GO_THERE = re.compile(r"去|过去|上门|拜访|见面|找")
+_EN_BEFORE = re.compile(r"(?<![A-Za-z])(?i:before|by)\s*$")
+# A touch called off and moved: 本来/原定…改到, 取消了…改到, 没去成…约了
+_CALLED_OFF = re.compile(r"本来|原定|原计划|原来|取消|(?i:cancel)|没[^,，。]{0,3}成|去不了|不方便|临时|推迟|改期")
+_MOVED_TO = re.compile(r"(?:改到|改成|改在|改为|推到|推迟到|延到|延期到|挪到|换到|约了|约到|定在|(?i:reschedule[ds]?)(?:\s?(?:to|到))?)[^,，。]{0,3}$")
 _STRONG_REQUEST = re.compile(r"要求|希望|必须|务必|最晚|最迟")
 _US_SUBJECT = re.compile(r"^\s*(?:我|咱)")
 # The customer's side speaking ("采购说春节前要到货, 交期能不能再提前"): the touch happened.
@@ -219,6 +227,7 @@ def _schedule(
 ) -> tuple[date | None, date | None, date | None]:
     """(next_touch, expected_date, promised_date) from the dated, planned clauses."""
     today = now.date()
+    moved_from = _moved_from(text, dates)
     touches: list[date] = []
     expected: date | None = None
     promised: date | None = None
@@ -241,7 +250,15 @@ def _schedule(
             continue
         if d.value == today and not _CONTACT_VERB.search(context):
             continue
-        touches.append(d.value)
+        if d.start < moved_from:
+            continue  # 本来今天要去…没去成，改到周四: the day called off is no next touch
+        deadline = d.deadline or bool(_EN_BEFORE.search(text, max(0, d.start - 8), d.start))
+        # our delivery or installation by a day (1月8号之前发货, 下周一开始排产) is no contact with them,
+        # unless someone goes there that day (下周四去展厅安装)
+        delivery = bool(_DELIVERY.search(body) and (deadline or _REMOTE_DELIVERY.search(body))) \
+            and not _GO_THERE.search(body)
+        if not delivery:
+            touches.append(d.value)
         is_promise = _our_promise(text, context_start, clause.end) or (clause.speaker_us and d.deadline)
         if not is_promise and ci > 0:
             prev = clauses[ci - 1]
@@ -254,10 +271,21 @@ def _schedule(
             continue
         if clause.speaker_us or _US_SUBJECT.match(body):
             continue
-        if _REQUEST.search(body) and (d.deadline or _STRONG_REQUEST.search(body)):
+        if _REQUEST.search(body) and (deadline or delivery or _STRONG_REQUEST.search(body)):
             if expected is None:
                 expected = d.value
     return (min(touches) if touches else None), expected, promised
+
+
+def _moved_from(text: str, dates: list[DateMention]) -> int:
+    """Where the new date of a called-off touch starts (改到下周四 after 本来/取消/没去成), else -1:
+    the dates said before it are the old plan."""
+    if not _CALLED_OFF.search(text):
+        return -1
+    for d in dates:
+        if d.value is not None and _MOVED_TO.search(text, max(0, d.start - 6), d.start):
+            return d.start
+    return -1
 
 
 def _our_promise(text: str, start: int, end: int) -> bool:
