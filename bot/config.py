@@ -131,6 +131,9 @@ class DingtalkConfig(Section):
     rate_per_second: int = Field(20, ge=1)  # per OpenAPI, per app (DingTalk standard edition: 20 QPS)
     reconnect_max_s: float = Field(60.0, ge=1, le=600)
     silent_reconnect_s: float = Field(90.0, ge=5, le=600)  # no frame (not even a ping) for this long: reconnect
+    http_callback_path: str = Field("", pattern=r"^(/[A-Za-z0-9/_-]*)?$")  # robot HTTP mode; empty: off
+    timestamp_window_s: int = Field(3600, ge=1, le=3600)  # HTTP mode: signed timestamps further off are refused
+    max_callback_bytes: int = Field(65536, ge=1024, le=1_048_576)
     media_dir: str = "data/media/dingtalk"
     max_media_bytes: int = Field(20 * 1024 * 1024, ge=1024)
 

@@ -3,7 +3,8 @@
 Inbound: a Stream connection (``stream.py``) delivers robot messages and card presses; each becomes an
 Event stored by ``intake`` (one inbox insert) and only then is the frame ACKed. A duplicate (DingTalk
 re-delivers about 60 s later when an ACK is late or lost) is ACKed too and dropped by the inbox.
-Downloads happen later, in ``prepare``.
+Downloads happen later, in ``prepare``. Optionally (``http_callback_path``) the robot's HTTP mode: the same
+messages POSTed with a signed timestamp, through the shared callback pipeline.
 
 Outbound: a text goes through the person's 1:1 ``sessionWebhook`` while it is fresh (no OpenAPI quota),
 else ``oToMessages/batchSend``; cards go through the card platform (``createAndDeliver`` with
@@ -15,6 +16,7 @@ configured card template, cards go as robot markdown without buttons.
 from __future__ import annotations
 
 import hashlib
+import json
 import logging
 import os
 from dataclasses import dataclass
@@ -23,12 +25,22 @@ from typing import Any
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
+from aiohttp import web
 from dingtalk_stream.chatbot import ChatbotMessage
 from dingtalk_stream.frames import CallbackMessage
 from dingtalk_stream.handlers import CallbackHandler
 
-from bot.channels.base import Channel, ChannelError, Delivery, Intake
+from bot.channels.base import (
+    CallbackRefused,
+    Channel,
+    ChannelError,
+    Delivery,
+    Inbound,
+    Intake,
+    receive_callback,
+)
 from bot.channels.dingtalk.client import DingtalkClient, DingtalkError
+from bot.channels.dingtalk.crypto import check_signature
 from bot.channels.dingtalk.inbound import PLATFORM, card_event, message_event
 from bot.channels.dingtalk.media import download
 from bot.channels.dingtalk.stream import StreamConnection
@@ -98,6 +110,7 @@ class DingtalkChannel(Channel):
         self.cfg = cfg
         self.clock = clock
         self.tz = tz or ZoneInfo("Asia/Shanghai")
+        self._secret = creds.client_secret  # HTTP mode signatures
         self.client = DingtalkClient(cfg.api_base, creds.client_id, creds.client_secret, robot_code=cfg.robot_code,
                                      clock=clock, timeout_s=cfg.request_timeout_s, rate_per_second=cfg.rate_per_second)
         self.stream = StreamConnection(self.client, {BOT_TOPIC: self._on_message, CARD_TOPIC: self._on_press},
@@ -107,6 +120,10 @@ class DingtalkChannel(Channel):
         self.webhooks: dict[str, tuple[str, int]] = {}  # userId → (1:1 sessionWebhook, expires at ms)
         api_host = urlsplit(cfg.api_base).hostname
         self._webhook_hosts = WEBHOOK_HOSTS | ({api_host} if api_host else set())
+
+    def routes(self) -> list[web.RouteDef]:
+        """Robot HTTP mode, when configured: the same messages as Stream, POSTed and signed."""
+        return [web.post(self.cfg.http_callback_path, self.http_callback)] if self.cfg.http_callback_path else []
 
     async def start(self, intake: Intake) -> None:
         await super().start(intake)
@@ -130,6 +147,30 @@ class DingtalkChannel(Channel):
         data = msg.data if isinstance(msg.data, dict) else {}
         await self.intake(card_event(data, msg.headers.message_id, self.clock.now()))
         return {}  # an empty response leaves the card as it is until our update arrives
+
+    async def http_callback(self, request: web.Request) -> web.StreamResponse:
+        """HTTP mode: window → size cap → signature → JSON → one insert; an empty 200 (replies go out later)."""
+        return await receive_callback(request, platform=PLATFORM, cap=self.cfg.max_callback_bytes,
+                                      verify=self._verify_http, parse=self._parse_http, intake=self.intake)
+
+    def _verify_http(self, request: web.Request, body: bytes) -> bytes:
+        check_signature(request.headers.get("timestamp", ""), request.headers.get("sign", ""), self._secret,
+                        now_ms=int(self.clock.now().timestamp() * 1000), window_s=self.cfg.timestamp_window_s)
+        return body
+
+    def _parse_http(self, _request: web.Request, body: bytes) -> Inbound:
+        try:
+            data = json.loads(body)
+        except ValueError:
+            raise CallbackRefused("json", "body is not JSON") from None
+        if not isinstance(data, dict) or not data.get("msgId") or not data.get("msgtype"):
+            raise CallbackRefused("malformed", "msgId/msgtype missing")
+        robot = data.get("robotCode")
+        if robot and robot != self.client.robot_code:
+            raise CallbackRefused("app", "callback for another robot")
+        event = message_event(data, None)
+        self._remember_webhook(event, data)
+        return Inbound(events=[event])
 
     def _remember_webhook(self, event: Event, data: dict[str, Any]) -> None:
         url = str(data.get("sessionWebhook") or "")
