@@ -254,6 +254,11 @@ class UnderstandingConfig(Section):
     llm: LLMConfig = LLMConfig()
 
 
+class EvidenceConfig(Section):
+    dir: str = "data/evidence"  # photos and files, stored by content (sha256)
+    max_bytes: int = Field(20 * 1024 * 1024, ge=1024)
+
+
 class ASRConfig(Section):
     enabled: bool = False
     base_url: str = "http://127.0.0.1:9000/v1"
@@ -308,6 +313,7 @@ class Config(BaseSettings):
     rules: RulesConfig = RulesConfig()
     understanding: UnderstandingConfig = UnderstandingConfig()
     asr: ASRConfig = ASRConfig()
+    evidence: EvidenceConfig = EvidenceConfig()
     security: SecurityConfig = SecurityConfig()
     logging: LoggingConfig = LoggingConfig()
 

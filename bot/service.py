@@ -6,6 +6,7 @@ import logging
 import time
 from collections.abc import AsyncIterator
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
 from aiohttp import web
@@ -19,6 +20,7 @@ from bot.channels import enabled_specs
 from bot.channels.base import Channel, ChannelDeps
 from bot.config import Config
 from bot.enrich import LLMUnderstanding
+from bot.evidence_files import EvidenceFiles
 from bot.guard import WebGuard, is_loopback
 from bot.inbox import Inbox
 from bot.sender import Sender
@@ -67,6 +69,7 @@ class Service:
                            sweep_every_s=cfg.inbox.sweep_every_s, stranded_after_s=cfg.inbox.stranded_after_s)
         for name, ch in self.channels.items():
             self.inbox.preparers[name] = ch.prepare  # slow per-event work after the ack (media download)
+        self.inbox.enrichers.append(EvidenceFiles(Path(cfg.evidence.dir), cfg.evidence.max_bytes))
         speech = {name: ch for name, ch in self.channels.items() if ch.has_speech}
         self.inbox.enrichers.append(Transcriber(cfg.asr, speech))  # voice → text, before any reading of text
         llm = LLMSettings.from_config(cfg.understanding.llm)

@@ -10,6 +10,8 @@ from pydantic import BaseModel, Field
 
 TRANSCRIPT_ERROR = "transcript_error"  # extra key: why a voice message has no text (for the rep, in Chinese)
 TRANSCRIPT_SOURCE = "transcript_source"  # extra key: who transcribed it ("asr", or the platform's name)
+EVIDENCE = "evidence"  # extra key: the stored file (sha256, path, mime, bytes, exif, clean_path)
+MEDIA_ERROR = "media_error"  # extra key: why a photo or file was refused (for the rep, in Chinese)
 
 
 class EventKind(StrEnum):

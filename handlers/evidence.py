@@ -9,7 +9,7 @@ from sqlmodel import col
 
 from handlers.clock import day_bounds
 from handlers.context import Context
-from handlers.event import TRANSCRIPT_ERROR, Event, EventKind
+from handlers.event import EVIDENCE, MEDIA_ERROR, TRANSCRIPT_ERROR, Event, EventKind
 from storage.models import ActionRecord, Person
 
 KIND_LABELS = {EventKind.image: "照片", EventKind.voice: "语音", EventKind.file: "文件", EventKind.location: "定位"}
@@ -30,6 +30,9 @@ def evidence_entry(event: Event) -> dict[str, Any]:
     entry: dict[str, Any] = {"kind": event.kind.value, "event_id": event.event_id, "at": event.sent_at.isoformat()}
     if event.media:
         entry.update(ref=event.media.ref, name=event.media.name, path=event.media.path, mime=event.media.mime)
+    stored = event.extra.get(EVIDENCE)
+    if isinstance(stored, dict):  # content address, EXIF (time, GPS) for the credibility checks, the clean copy
+        entry.update({k: stored[k] for k in ("sha256", "bytes", "exif", "clean_path") if k in stored})
     if event.location:
         entry.update(lat=event.location.lat, lng=event.location.lng, label=event.location.label)
     return entry
@@ -48,8 +51,13 @@ async def attach_evidence(ctx: Context, person: Person, event: Event) -> ActionR
     assert person.id is not None
     label = KIND_LABELS.get(event.kind, "附件")
     unheard = _unheard(event)
+    if event.extra.get(MEDIA_ERROR):
+        await ctx.send_text(f"⚠️ {label}没有保存：{event.extra[MEDIA_ERROR]}。", person_id=person.id)
+        return None
     if event.extra.get("download_error"):
-        await ctx.send_text(f"⚠️ {label}没能从平台下载下来，请重新发送一次。", person_id=person.id)
+        too_big = "larger than" in str(event.extra["download_error"])
+        await ctx.send_text(f"⚠️ {label}" + ("超过大小上限，没有保存。" if too_big else "没能从平台下载下来，请重新发送一次。"),
+                            person_id=person.id)
         return None
     record = await latest_record_today(ctx, person.id)
     if record is None:

@@ -30,6 +30,7 @@ def make_config(tmp: Path, **overrides: Any) -> Config:
         "channels": {"local": {"enabled": True, "media_dir": str(tmp / "media")}},
         "outbox": {"poll_interval_s": 0.05, "backoff_base_s": 0.05, "backoff_max_s": 0.5},
         "logging": {"level": "WARNING"},
+        "evidence": {"dir": str(tmp / "evidence")},
     }
     for k, v in overrides.items():
         data[k] = {**data.get(k, {}), **v}

@@ -83,6 +83,10 @@ class Chat(ABC):
         """``who`` sends a voice message: ``audio`` in the platform's own format (AMR, Opus, …)."""
         raise NotImplementedError(f"{self.platform}: this chat cannot send voice yet")
 
+    async def send_photo(self, who: str, image: Path) -> None:
+        """``who`` sends a photo (the bytes of ``image``, whatever they are)."""
+        raise NotImplementedError(f"{self.platform}: this chat cannot send photos yet")
+
     @abstractmethod
     async def seen(self, who: str) -> list[Seen]:
         """Everything the bot showed ``who`` so far, oldest first; a card appears once, in its latest version."""
@@ -157,13 +161,20 @@ class LocalChat(Chat):
 
     async def send_voice(self, who: str, audio: Path) -> None:
         """The emulator's 🎤 button: a multipart upload of the recording."""
+        await self._upload(who, "voice", audio, "audio/webm")
+
+    async def send_photo(self, who: str, image: Path) -> None:
+        """The emulator's 📷 button."""
+        await self._upload(who, "image", image, "image/jpeg")
+
+    async def _upload(self, who: str, kind: str, path: Path, mime: str) -> None:
         import aiohttp
 
         form = aiohttp.FormData()
         form.add_field("person_id", str(self.person(who).id))
         form.add_field("client_id", uuid.uuid4().hex)
-        form.add_field("kind", "voice")
-        form.add_field("file", audio.read_bytes(), filename=audio.name, content_type="audio/webm")
+        form.add_field("kind", kind)
+        form.add_field("file", path.read_bytes(), filename=path.name, content_type=mime)
         r = await self.client.post("/local/api/upload", data=form)
         assert r.status == 200, await r.text()
 

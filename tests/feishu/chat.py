@@ -67,6 +67,12 @@ class FeishuChat(Chat):
         await self.post(self.callbacks.message(userid(self.person(who)), "audio", {"file_key": key, "duration": 4000},
                                                message_id, int(self.clock.now().timestamp())))
 
+    async def send_photo(self, who: str, image: Path) -> None:
+        message_id, key = f"om_in{next(self._ids):08d}", f"img_v3_photo{next(self._ids)}"
+        self.fake.add_resource(message_id, key, image.read_bytes(), "image/jpeg")
+        await self.post(self.callbacks.message(userid(self.person(who)), "image", {"image_key": key}, message_id,
+                                               int(self.clock.now().timestamp())))
+
     async def press(self, who: str, card: Seen, action: str, value: str = "") -> None:
         """Click the control of the card that sends (action, value): a button, a dropdown option, a picker."""
         found = _control(card.raw, action, value)

@@ -12,6 +12,7 @@ from sqlalchemy import select
 from bot.service import Service
 from storage.models import ActionRecord, InboxEvent, Person
 from tests.conftest import eventually
+from tests.evidence.photos import photo as photo_file
 from tests.foundation.test_capture_flow import TEXT, card_message, say, texts_to
 
 
@@ -31,11 +32,12 @@ async def _record(service: Service, rep: Person) -> ActionRecord:
 
 
 async def test_photo_and_location_attach_to_todays_record(client: TestClient, service: Service,
-                                                          people: dict[str, Person]) -> None:
+                                                          people: dict[str, Person], tmp_path: Path) -> None:
     rep = people["张伟"]
     await say(client, rep, TEXT)
     await eventually(lambda: card_message(service, rep, "待确认"))
-    r = await client.post("/local/api/upload", data=form(rep.id, "image", b"\xff\xd8\xff fake jpeg"))
+    jpeg = photo_file(tmp_path / "shop.jpg").read_bytes()
+    r = await client.post("/local/api/upload", data=form(rep.id, "image", jpeg))
     assert r.status == 200
     r = await client.post("/local/api/location", json={"person_id": rep.id, "client_id": uuid.uuid4().hex,
                                                        "lat": 31.4912, "lng": 120.3567, "label": "瑞丰机械门口"})
@@ -48,7 +50,7 @@ async def test_photo_and_location_attach_to_todays_record(client: TestClient, se
 
     rec = await eventually(attached)
     photo, place = rec.evidence
-    assert photo["kind"] == "image" and Path(photo["path"]).read_bytes() == b"\xff\xd8\xff fake jpeg"
+    assert photo["kind"] == "image" and Path(photo["path"]).read_bytes() == jpeg
     assert place["kind"] == "location" and place["lat"] == 31.4912
     await eventually(lambda: _has(service, rep, "已作为凭证附到记录"))
 
@@ -58,9 +60,10 @@ async def _has(service: Service, rep: Person, part: str) -> bool:
 
 
 async def test_photo_without_a_record_asks_for_text(client: TestClient, service: Service,
-                                                    people: dict[str, Person]) -> None:
+                                                    people: dict[str, Person], tmp_path: Path) -> None:
     rep = people["李娜"]
-    assert (await client.post("/local/api/upload", data=form(rep.id, "image", b"jpeg"))).status == 200
+    jpeg = photo_file(tmp_path / "p.jpg").read_bytes()
+    assert (await client.post("/local/api/upload", data=form(rep.id, "image", jpeg))).status == 200
     await eventually(lambda: _has(service, rep, "请先发一句文字"))
 
 

@@ -70,6 +70,12 @@ class WecomChat(Chat):
         await self._post(self.callbacks.media(userid(self.person(who)), "voice", media_id, msg_id=next(self._ids),
                                               created=created, extra="<Format><![CDATA[amr]]></Format>"))
 
+    async def send_photo(self, who: str, image: Path) -> None:
+        media_id = f"photo-{next(self._ids)}"
+        self.fake.add_media(media_id, image.read_bytes(), "image/jpeg", image.name)
+        await self._post(self.callbacks.media(userid(self.person(who)), "image", media_id, msg_id=next(self._ids),
+                                              created=int(self.clock.now().timestamp())))
+
     async def press(self, who: str, card: Seen, action: str, value: str = "") -> None:
         tc = card.raw
         wanted = button_key(card.card_id, action, value)
