@@ -41,3 +41,22 @@ async def test_a_file_pretending_to_be_a_photo_is_refused(chat: Chat, tmp_path: 
     told = await chat.should_send("张伟", text="没有保存")
     assert "不是图片" in told.text
     assert (await _record(chat, said)).evidence == []
+
+
+async def test_a_50_mb_photo_is_refused_with_a_clear_message(chat: Chat, tmp_path: Path) -> None:
+    """The emulator refuses it at the door (413 with the reason); a platform that holds the file gets a message."""
+    huge = tmp_path / "huge.jpg"
+    huge.write_bytes(photo(tmp_path / "small.jpg").read_bytes() + bytes(50 * 1024 * 1024))
+    if chat.platform == "local":
+        import aiohttp
+
+        form = aiohttp.FormData()
+        for k, v in (("person_id", str(chat.person("张伟").id)), ("client_id", "0123456789abcdef0123456789abcdef"), ("kind", "image")):
+            form.add_field(k, v)
+        form.add_field("file", huge.read_bytes(), filename="huge.jpg", content_type="image/jpeg")
+        r = await chat.client.post("/local/api/upload", data=form)  # type: ignore[attr-defined]
+        assert r.status == 413 and "MB 上限" in await r.text()
+        return
+    await chat.send_photo("张伟", huge)
+    told = await chat.should_send("张伟", text="没有保存")
+    assert "上限" in told.text

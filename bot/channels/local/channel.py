@@ -273,7 +273,9 @@ class LocalChannel(Channel):
             while chunk := await part.read_chunk(65536):
                 size += len(chunk)
                 if size > self.max_upload_bytes:
-                    raise web.HTTPRequestEntityTooLarge(max_size=self.max_upload_bytes, actual_size=size)
+                    raise web.HTTPRequestEntityTooLarge(
+                        max_size=self.max_upload_bytes, actual_size=size,
+                        text=f"文件超过 {self.max_upload_bytes // (1024 * 1024)} MB 上限，没有保存")
                 f.write(chunk)
 
     async def _inbound(self, m: _Inbound, kind: EventKind, **fields: Any) -> web.Response:
