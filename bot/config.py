@@ -124,6 +124,7 @@ class DingtalkConfig(Section):
     client_id_env: str = "DINGTALK_CLIENT_ID"
     client_secret_env: str = "DINGTALK_CLIENT_SECRET"
     api_base: str = "https://api.dingtalk.com"
+    oapi_base: str = "https://oapi.dingtalk.com"  # legacy host: login-free codes of pages opened in DingTalk
     robot_code: str = Field("", max_length=64)  # empty: the AppKey (client id), as for internal-app robots
     card_template_id: str = Field("", max_length=128)  # the card platform template (docs/dingtalk.md)
     stream: bool = True  # hold a Stream connection; false: this process only sends (e.g. a CLI beside `serve`)

@@ -32,7 +32,7 @@ async def start_fake(clock: FixedClock, aiohttp_server: Any, monkeypatch: pytest
 
 
 def dingtalk_section(fake: FakeDingtalk, base: str, tmp_path: Path, **more: Any) -> dict[str, Any]:
-    return {"enabled": True, "api_base": base, "card_template_id": fake.template_id,
+    return {"enabled": True, "api_base": base, "oapi_base": base, "card_template_id": fake.template_id,
             "media_dir": str(tmp_path / "dingtalk-media"), "request_timeout_s": 5.0, **more}
 
 

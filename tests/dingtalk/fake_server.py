@@ -89,6 +89,7 @@ class FakeDingtalk:
     _ticket_topics: dict[str, set[str]] = field(default_factory=dict)
     _sessions: dict[str, tuple[str, int]] = field(default_factory=dict)  # session → (userId, expires ms)
     _downloads: dict[str, str] = field(default_factory=dict)  # url token → downloadCode
+    _auth_codes: dict[str, tuple[str, float]] = field(default_factory=dict)  # login-free code → (userId, issued)
     _qps: dict[str, deque[float]] = field(default_factory=lambda: defaultdict(deque))
     _n: itertools.count = field(default_factory=lambda: itertools.count(1))
     _conns: list[tuple[web.WebSocketResponse, set[str]]] = field(default_factory=list)
@@ -103,6 +104,10 @@ class FakeDingtalk:
         body: dict[str, Any] = {"code": code, "message": message} if isinstance(code, str) else \
             {"errcode": code, "errmsg": message}
         self._errors[path].extend([(status, body)] * times)
+
+    def add_auth_code(self, code: str, user: str) -> None:
+        """A login-free code as ``dd.runtime.permission.requestAuthCode`` hands a page (5 minutes, single use)."""
+        self._auth_codes[code] = (user, self.clock())
 
     def revoke_tokens(self) -> None:
         self._tokens.clear()
@@ -203,6 +208,7 @@ class FakeDingtalk:
             app.router.add_post(path, self.api)
         app.router.add_put("/v1.0/card/instances", self.api)
         app.router.add_post("/robot/sendBySession", self.session_send)
+        app.router.add_post("/topapi/v2/user/getuserinfo", self.getuserinfo)
         app.router.add_get("/files/{token}", self.file)
         app.on_shutdown.append(self._close_sockets)
         return app
@@ -493,6 +499,23 @@ class FakeDingtalk:
                 return web.json_response({"errcode": 40035, "errmsg": "缺少参数 title/text"})
             self.shown.append(Shown(user, "markdown", f"{inner['title']}\n{inner['text']}", via="sessionWebhook"))
         return web.json_response({"errcode": 0, "errmsg": "ok"})
+
+
+    async def getuserinfo(self, request: web.Request) -> web.Response:
+        """Legacy oapi: token in the query, errcode in a 200."""
+        body = await self._json(request)
+        self.requests.append(Recorded("getuserinfo", body, request.query.get("access_token", "")))
+        if not self._token_ok(request.query.get("access_token", "")):
+            return web.json_response({"errcode": 40014, "errmsg": "不合法的access_token"})
+        code = body.get("code") if isinstance(body, dict) else None
+        if not code:
+            return web.json_response({"errcode": 40035, "errmsg": "缺少参数 code"})
+        user, born = self._auth_codes.pop(code, ("", 0.0))  # single use
+        if not user or self.clock() - born > 300:
+            return web.json_response({"errcode": 40078, "errmsg": "不存在的临时授权码"})
+        return web.json_response({"errcode": 0, "errmsg": "ok", "request_id": "fake",
+                                  "result": {"userid": user, "unionid": f"union-{user}", "name": "成员",
+                                             "sys": False, "sys_level": 0}})
 
 
 def ack_problems(ack: Any) -> list[str]:

@@ -100,4 +100,3 @@ async def test_refused_callbacks_store_nothing(http_service: tuple[TestClient, S
         r = await client.post(PATH, data=data, headers=headers)
         assert r.status == status, (headers, status)
     assert await _count(service) == 0
-

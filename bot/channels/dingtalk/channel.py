@@ -112,7 +112,8 @@ class DingtalkChannel(Channel):
         self.tz = tz or ZoneInfo("Asia/Shanghai")
         self._secret = creds.client_secret  # HTTP mode signatures
         self.client = DingtalkClient(cfg.api_base, creds.client_id, creds.client_secret, robot_code=cfg.robot_code,
-                                     clock=clock, timeout_s=cfg.request_timeout_s, rate_per_second=cfg.rate_per_second)
+                                     clock=clock, timeout_s=cfg.request_timeout_s, rate_per_second=cfg.rate_per_second,
+                                     oapi_base=cfg.oapi_base)
         self.stream = StreamConnection(self.client, {BOT_TOPIC: self._on_message, CARD_TOPIC: self._on_press},
                                        max_backoff_s=cfg.reconnect_max_s, silent_s=cfg.silent_reconnect_s)
         self.limiter = RateLimiter([(cfg.rate_per_second, 1.0)])

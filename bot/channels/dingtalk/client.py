@@ -45,9 +45,10 @@ HINTS: dict[str | int, str] = {
     "Forbidden.AccessDenied.AccessTokenPermissionDenied": "应用缺少该接口权限：在开发者后台 → 权限管理 开通",
     "Forbidden.AccessDenied.ApiCountLimitForOrg": "本企业本月 API 调用量已用完（标准版 1 万次/月）：升级或购买扩展包",
     90020: "本企业本月 API 调用量已用完（标准版 1 万次/月）：升级或购买扩展包",
-    "templateNotExist": "卡片模板不存在：检查 channels.dingtalk.card_template_id",
+    40078: "免登授权码无效、已使用或已过期（5 分钟内只能用一次）",
 }
 QUOTA = {"Forbidden.AccessDenied.ApiCountLimitForOrg", 90020}
+LEGACY_TOKEN_ERRORS = {40014, 42001}
 QPS_PER_APP = {"Forbidden.AccessDenied.QpsLimitForAppkeyAndApi", 90018}
 WINDOW_S = 1.05  # the pacer's second, a little long: our clock and the platform's do not tick together
 
@@ -115,8 +116,10 @@ class DingtalkClient:
     """All vendor I/O for one internal app (client id + secret) and its robot."""
 
     def __init__(self, api_base: str, client_id: str, secret: str, *, robot_code: str, clock: Clock,
-                 timeout_s: float = 10.0, rate_per_second: int = 20) -> None:
+                 timeout_s: float = 10.0, rate_per_second: int = 20,
+                 oapi_base: str = "https://oapi.dingtalk.com") -> None:
         self.api_base = api_base.rstrip("/")
+        self.oapi_base = oapi_base.rstrip("/")
         self.client_id = client_id
         self.robot_code = robot_code or client_id
         self._secret = secret
@@ -205,6 +208,35 @@ class DingtalkClient:
                     await asyncio.sleep(exc.retry_after or 1.0)
                 else:
                     raise
+        raise AssertionError("unreachable")
+
+    async def legacy_call(self, path: str, body: Any) -> dict[str, Any]:
+        """A call to the legacy ``oapi`` host: the token in ``?access_token=`` and ``errcode`` in a 200;
+        40014/42001 (token invalid or expired early) refetch it once."""
+        await self.pacer.slot(path)
+        token = await self.token()
+        for attempt in (1, 2):
+            try:
+                async with self.session.post(self.oapi_base + path, params={"access_token": token},
+                                             json=body) as resp:
+                    raw, status = await resp.read(), resp.status
+            except (aiohttp.ClientError, TimeoutError) as exc:
+                raise DingtalkError(None, f"{type(exc).__name__}", retryable=True) from None
+            err = error_for(status, raw) if status >= 400 else None
+            if err is None:
+                try:
+                    data = json.loads(raw)
+                except ValueError:
+                    raise DingtalkError(None, "answer is not JSON", retryable=True) from None
+                if not isinstance(data, dict):
+                    raise DingtalkError(None, "answer is not a JSON object", retryable=True)
+                if not data.get("errcode"):
+                    return data
+                err = error_for(200, raw)
+            if err.code in LEGACY_TOKEN_ERRORS and attempt == 1:
+                token = await self.token(rejected=token)
+                continue
+            raise err
         raise AssertionError("unreachable")
 
     async def open_connection(self, subscriptions: list[dict[str, str]], ua: str) -> tuple[str, str]:
