@@ -96,3 +96,10 @@ def test_a_press_with_an_entered_value_and_other_param_places() -> None:
         assert event.action is not None and event.action.action == "lock", content
     foreign = card_event({**f.press("u7", "t", "x"), "content": "{}"}, "fr", NOW)
     assert foreign.kind == EventKind.other and foreign.action is None  # not ours: stored, never acted on
+
+
+def test_a_message_without_any_sender_is_kept_but_never_answered() -> None:
+    data = fake().message("", "msgN1", text="你好")
+    del data["senderId"]
+    event = message_event(data, None)
+    assert event.sender == "" and event.extra["system"] is True

@@ -204,3 +204,23 @@ async def test_a_send_only_process_holds_no_connection(dt_cfg: Any, clock: Any, 
     await ch.deliver(OutboxMessage(platform="dingtalk", recipient="u1", body={"text": "你好"}, idempotency_key="k"))
     assert [s.content for s in fake.shown] == ["你好"]
     await ch.close()
+
+
+async def test_malformed_frames_are_acked_as_such_and_store_nothing(channel: DingtalkChannel,
+                                                                    fake: FakeDingtalk) -> None:
+    stored: list[Event] = []
+
+    async def intake(event: Event) -> bool:
+        stored.append(event)
+        return True
+
+    await channel.start(intake)
+    bad = fake.frame(BOT_TOPIC, {})
+    bad["data"] = {"msgId": "x"}  # an object, not a JSON string: the SDK's parser refuses it
+    ack = await fake.push(bad)
+    assert ack is not None and ack["code"] == 400
+    other = fake.frame("/v1.0/graph/api/invoke", {"a": 1})
+    fake._conns[-1][1].add("/v1.0/graph/api/invoke")  # pretend we had subscribed
+    ack = await fake.push(other)
+    assert ack is not None and ack["code"] == 404  # a topic we do not handle: said so, not retried forever
+    assert not stored

@@ -139,18 +139,28 @@ class DingtalkChannel(Channel):
     async def _on_message(self, msg: CallbackMessage) -> None:
         """A robot message: remember the 1:1 reply webhook, store the event; the ACK follows our return."""
         data = msg.data if isinstance(msg.data, dict) else {}
-        event = message_event(data, msg.headers.message_id)
+        try:
+            event = message_event(data, msg.headers.message_id)
+        except ValueError as exc:  # unreadable however often it comes: ACK it rather than have it pushed forever
+            log.warning("dingtalk message not readable", extra={"platform": PLATFORM, "error": str(exc)[:200]})
+            return
         self._remember_webhook(event, data)
         await self.intake(event)
 
     async def _on_press(self, msg: CallbackMessage) -> dict[str, Any]:
         """A card press: store it; the card itself is updated through the outbox (PUT by outTrackId)."""
         data = msg.data if isinstance(msg.data, dict) else {}
-        await self.intake(card_event(data, msg.headers.message_id, self.clock.now()))
+        try:
+            event = card_event(data, msg.headers.message_id, self.clock.now())
+        except ValueError as exc:
+            log.warning("dingtalk card press not readable", extra={"platform": PLATFORM, "error": str(exc)[:200]})
+            return {}
+        await self.intake(event)
         return {}  # an empty response leaves the card as it is until our update arrives
 
     async def http_callback(self, request: web.Request) -> web.StreamResponse:
-        """HTTP mode: window → size cap → signature → JSON → one insert; an empty 200 (replies go out later)."""
+        """HTTP mode: size cap → time window → signature → JSON → robot → one insert; an empty 200 (replies go
+        out later, through the outbox)."""
         return await receive_callback(request, platform=PLATFORM, cap=self.cfg.max_callback_bytes,
                                       verify=self._verify_http, parse=self._parse_http, intake=self.intake)
 

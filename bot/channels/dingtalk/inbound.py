@@ -94,7 +94,10 @@ def message_event(data: dict[str, Any], frame_id: str | None) -> Event:
         extra["error_code"] = str(error)[:20]
         if str(error) == str(QUOTA_EXCEEDED):  # nothing to read and nothing we could answer with
             extra["system"] = True
-    return Event(platform=PLATFORM, event_id=f"msg:{msg_id[:190]}", kind=kind, sender=sender_of(data),
+    sender = sender_of(data)
+    if not sender:  # nobody to attribute it to or answer: kept in the inbox, never dispatched
+        extra["system"] = True
+    return Event(platform=PLATFORM, event_id=f"msg:{msg_id[:190]}", kind=kind, sender=sender,
                  sent_at=_sent_at(data.get("createAt")), text=text[:MAX_TEXT], media=media, extra=extra)
 
 
