@@ -178,3 +178,39 @@ async def test_replies_use_the_session_webhook_while_it_lives(dchat: DingtalkCha
     await channel.deliver(outbox(userid(dchat.person("张伟")), {"text": "提醒：今天还有必做未完成"}, key="late-1"))
     late = await dchat.should_send("张伟", text="提醒")
     assert late.raw.via == "batchSend"
+
+
+async def test_concurrent_calls_fetch_one_token(channel: DingtalkChannel, fake: FakeDingtalk) -> None:
+    import asyncio
+
+    await asyncio.gather(*(channel.client.token() for _ in range(20)))
+    assert channel.client.token_fetches == 1 and len(fake.calls("accessToken")) == 1
+
+
+async def test_an_update_of_a_card_the_platform_no_longer_has_sends_a_fresh_one(channel: DingtalkChannel,
+                                                                                fake: FakeDingtalk) -> None:
+    card = Card(kind="warning", title="🟡 逾期提醒", card_id="Cw")
+    delivery = await channel.deliver(outbox("u1", {"card": card.to_dict()}, key="w-1"))
+    fake.cards.clear()  # e.g. the instance expired on the platform
+    again = await channel.update_card(outbox("u1", {"card": card.to_dict()}, key="w-2", op="update"), delivery.refs)
+    assert again.refs == {"out_track_id": out_track_id("w-2")} and list(fake.cards) == [out_track_id("w-2")]
+
+
+async def test_without_a_card_template_cards_go_as_markdown(dt_cfg: Any, clock: FixedClock,
+                                                            fake: FakeDingtalk) -> None:
+    from bot.channels.dingtalk import credentials_from_env
+
+    section = dt_cfg.channels.dingtalk.model_copy(update={"card_template_id": ""})
+    ch = DingtalkChannel(section, credentials_from_env(section), clock)
+    try:
+        card = Card(kind="confirmation", title="📝 动作记录待确认", lines=["今天拜访了瑞丰机械"],
+                    buttons=[Button("confirm", "确认")], card_id="Cm")
+        delivery = await ch.deliver(outbox("u1", {"card": card.to_dict()}))
+        assert delivery.refs == {} and not fake.cards
+        [shown] = fake.shown
+        assert shown.kind == "markdown" and "今天拜访了瑞丰机械" in shown.content
+        done = Card(kind="confirmation", title="✅ 已记录", card_id="Cm")
+        await ch.update_card(outbox("u1", {"card": done.to_dict()}, key="k-2", op="update"), delivery.refs)
+        assert "已记录" in fake.shown[-1].content  # no card to update: the new state is sent again
+    finally:
+        await ch.close()

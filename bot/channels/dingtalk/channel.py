@@ -285,6 +285,12 @@ class DingtalkChannel(Channel):
         track = refs.get("out_track_id")
         if not track or not self.cfg.card_template_id:
             return await self._send_card(msg, card)
-        await self.client.update_card({"outTrackId": track, "cardData": {"cardParamMap": self._params(card)},
-                                       "cardUpdateOptions": {"updateCardDataByKey": True}, "userIdType": 1})
+        try:
+            await self.client.update_card({"outTrackId": track, "cardData": {"cardParamMap": self._params(card)},
+                                           "cardUpdateOptions": {"updateCardDataByKey": True}, "userIdType": 1})
+        except DingtalkError as exc:
+            if not (isinstance(exc.code, str) and "outTrackId" in exc.code):
+                raise
+            log.info("dingtalk card instance gone, sending a fresh card", extra={"platform": PLATFORM})
+            return await self._send_card(msg, card)  # its own outTrackId, from the update row's key
         return Delivery(message_id=str(track), refs={"out_track_id": track})
