@@ -35,23 +35,25 @@ _NOT_ISSUE = r"(?!的?(?:问题|故障|毛病|报错|情况|(?i:bug)))"
 _SURVEY_PLACE = r"(?:屋顶|楼顶|房顶|机房|配电房|配电室|配电间|弱电间|强电间|设备间|场地|安装位置|点位|管道|管线|走线)"
 _CUE_PATTERNS: dict[str, str] = {
     "contract": (
-        rf"合同{_NW}{{0,8}}?(?:签|盖|寄|发过去|发给|发出|发送|发了|送过去|送去|送到|交给|递交|提交|用印|走签字|走盖章"
+        rf"合同{_NW}{{0,12}}?(?:签|盖|寄|发过去|发给|发出|发送|发了|送过去|送去|送到|交给|递交|提交|用印|走签字|走盖章"
         r"|快递|邮寄|发到|给(?:他们|对方|客户)|过去了)"
         # "合同 法务改完了 今天快递过去了": the physical send verbs reach further
         rf"|合同{_NW}{{9,20}}?(?:快递|邮寄|寄)(?:了|出|过去|给)"
         rf"|合同{_NW}{{0,4}}?(?i:sign)"
         rf"|(?:寄|快递|邮寄|发|送|递|交)(?:了|出|过去|给了?){_W}{{0,6}}?合同"
         rf"|(?:签了|签订了?|签署了?|签完|签好)(?:{_W}{{0,6}}?)(?:合同|协议|订单)"
-        rf"|签约|签单|(?:协议|订单){_NW}{{0,4}}?(?:签(?!字)|盖)"
+        rf"|签约(?!时间|日期|的时间|的日期|仪式)|签单|(?:协议|订单){_NW}{{0,4}}?(?:签(?!字)|盖)"
         r"|(?:已|都)签字|签字了|(?:已|都)?盖(?:了|好|完)章|盖章了|已盖章|已用印|用印了"
         r"|(?i:contract\s+(?:was\s+|is\s+)?signed|signed\s+(?:the\s+)?contract)"
         # the customer's purchase order arrived (PO下来了, 收到PO, 拿了PO) or the tender was won: the deal is made
         rf"|(?<![A-Za-z])(?i:po)(?![A-Za-z]){_NW}{{0,8}}?(?:下来|到了|已经?下|正式|发过来|收到|下了)"
         rf"|(?:收到|拿到?|接到)了?{_W}{{0,10}}?(?<![A-Za-z])(?i:po)(?![A-Za-z])|(?i:confirm)了?(?i:po)"
+        r"|(?<![A-Za-z])(?i:po\s+(?:received|arrived|came\s+in|is\s+in)|sent\s+(?:the\s+)?contract|contract\s+(?:was\s+)?sent)"
         r"|中标(?:了|通知)|(?<![A-Za-z])(?i:deal\s+closed|signed)(?![A-Za-z])"
     ),
     "payment": (
-        rf"(?:款|钱|费|定金|订金|(?i:payment)){_NW}{{0,12}}?(?:到账|到了|已到|收到|结清|入账|已付|付了|付清|打过来了|转过来了)"
+        rf"(?:款|钱|费|定金|订金|(?i:payment)){_NW}{{0,12}}?(?:到账|到了|已到|收到|结清|入账|已付|付了|付清|打过来了|转过来了|已经?转了?(?!账)|转了(?!账))"
+        rf"|转了{_W}{{0,4}}?(?:定金|订金|首付|尾款|货款|款|钱)"
         r"|(?<=已)转账|(?<=已经)转账|(?<=刚)转账|转账了|转了账"
         rf"|到账(?!没|了没|了吗|吗)|收到{_W}{{0,6}}?(?:款|钱|转账|汇款|定金|订金)|(?:转账|汇款)(?:已到|到了|收到了)|已回款|回款(?:了|到|已)|结清"
         r"|已打款|打款了|打了款|已付款|付款了|付了款|款已付|已经付了"
@@ -62,7 +64,8 @@ _CUE_PATTERNS: dict[str, str] = {
         rf"(?<!竞品)(?<!别家)(?<!同行)(?<!对手)(?<!友商)报价单?{_W}{{0,8}}?"
         r"(?:已|以)?(?:发|调整|调了|改|更新|修改|下调|上调|提交|递交|寄|降|(?i:sent|revised?|updated?))"
         rf"|(?:发|给|递|提交|寄|出)了{_W}{{0,6}}?报价|已经?(?:发|给|把){_W}{{0,6}}?报价"
-        rf"|报了价|报过价|报的价|按{_W}{{0,12}}?报的|(?:重新|已经?|刚)报(?:了个?)?价|报价了"
+        rf"|报了价|报过价|报的价|(?:报|给)了?(?:个|一个)价|报了一下(?={_W}{{0,8}}?[\d一二三四五六七八九十两])"
+        rf"|报价单?{_NW}{{9,24}}?(?:已发|已经发|发了|发过去了|(?i:sent))|(?:讲|说|谈|给)了?(?:一下|下)?{_W}{{0,8}}?(?:价格|价钱)(?=[,，\s]?(?:整体|总价|总共|一共|合计)?\s?[\d一二三四五六七八九十两])|按{_W}{{0,12}}?报的|(?:重新|已经?|刚)报(?:了个?)?价|报价了"
         rf"|(?i:quot(?:e|ation)){_W}{{0,20}}?(?:sent|send|revis|发|email|邮件|已)"
     ),
     "presentation": (
@@ -80,6 +83,7 @@ _CUE_PATTERNS: dict[str, str] = {
     ),
     "site_survey": (
         r"(?:勘测|勘察|勘查|查勘|踏勘|测量|丈量|实测|量尺寸|量房|现场测)(?!的)"
+        r"|(?<![A-Za-z])(?i:site\s?survey(?:ed)?|surveyed|measured)(?![A-Za-z])"
         r"|(?<![检监预猜推评观])测了|(?<![商数质重考衡批产销容流音])量(?:了|过|一下)"
         # looking the site over: 现场看了, 看了现场, 实地看了看, 现场确认了点位
         r"|现场(?:查看|察看|核实|确认|核对|摸底|拍|看(?:了|过|看)(?!样|产品|演示|(?i:demo)))"
@@ -105,7 +109,7 @@ _CUE_PATTERNS: dict[str, str] = {
         # competitor comparisons (竞品报得比我们低15%, 别家便宜一成)
         rf"|比(?!较|如|例|赛|方){_W}{{0,12}}?(?:贵|晚|慢|高|涨)"
         rf"|比(?:我们|咱们?|我司|你们){_W}{{0,8}}?(?:低|便宜|快|少|短|优惠|好)"
-        rf"|(?<!比)(?:竞品|别家|别人家|同行|对手|其他家|友商|隔壁|其他供应商|别的供应商|另一家|另外一家"
+        rf"|(?<!比)(?:(?<![A-Za-z])(?i:competitors?)|竞品|别家|别人家|同行|对手|其他家|友商|隔壁|其他供应商|别的供应商|另一家|另外一家"
         r"|其他厂家|别的厂家|其他品牌|别的品牌)"
         rf"{_W}{{0,12}}?(?:便宜|低|快|承诺|送|优惠|报|给的|给了|给到|能给|给[\d一二三四五六七八九十两几半]|能做|做到|提供|开出|只收|只要|才)"
         # we fall short: 效率不如华为, 比不上进口的
@@ -118,7 +122,7 @@ _CUE_PATTERNS: dict[str, str] = {
         # just left the customer (刚从瑞丰机械出来); the customer came to us (来我们公司, 验厂)
         # handing things over in person (年货送到了, 材料送过去了) and on-site acceptance (验收通过, 签了验收单)
         r"|(?<![发寄快邮])送(?:到|过去|去|来)了|亲自送|当面交|验收(?:通过|完|了|顺利)|签了验收单|签收了?"
-        rf"|从{_W}{{1,12}}?出来|来(?:了)?(?:我们|咱们|我司)(?:公司|厂|这边)|来厂里|验厂"
+        rf"|从{_W}{{1,12}}?出来|来(?:了)?(?:我们|咱们|我司)(?:公司|厂|这边)|来厂里|验厂|(?<![我回])来了?(?:公司|展厅|工厂|厂里)(?=看|参观|坐|谈|聊|了|验|考察)"
         r"|(?<![A-Za-z])(?i:visited|met|meet|visit|on-?site\s+visit|kick-?off)(?![A-Za-z])|跑了(?:一?趟|一圈|[\d一二三四五六七八九十两几]+家)|来了一?趟|到了(?:现场|他们|客户|店|园|厂|公司)|培训了?(?:导购|店员|员工|销售|他们)|培训(?:做完|结束|完)了?|备案"
     ),
     "call": (
@@ -137,10 +141,10 @@ _CUE_PATTERNS: dict[str, str] = {
 CUE_FIRST_CHARS: dict[str, str] = {
     "contract": "合签协订寄快邮发送递交已都盖用cCsSpP收拿接中dD",
     "payment": "款钱费定订到收已回结打付转汇pPrR",
-    "quote": "报发给递提寄出已按重刚qQ",
+    "quote": "报发给递提寄出已按重刚讲说谈qQ",
     "presentation": "演dD讲方路宣pP产介过汇展架系平功解wW效设",
-    "site_survey": "勘查踏测丈实量现看察摸拍屋楼房机配弱强设场安点管走车厂仓库冷门店外地工",
-    "objection": "嫌太偏贵有比压砍杀异不投抱担顾疑质犹竞别同对其友隔接没货往降让再能要想希给可价单总费运交工到周供另必达pP",
+    "site_survey": "勘查踏测丈实量现看察摸拍屋楼房机配弱强设场安点管走车厂仓库冷门店外地工sSmM",
+    "objection": "cC嫌太偏贵有比压砍杀异不投抱担顾疑质犹竞别同对其友隔接没货往降让再能要想希给可价单总费运交工到周供另必达pP",
     "visit": "拜走到登上巡吃饭喝见碰当面参陪来接去过跑培备转逛坐待呆带vVmMoOkK从验送亲签",
     "call": "电来致通打开视语腾线远在回zZcCpP",
     "message": "微短邮eEwW钉飞企留发私Q",
@@ -163,6 +167,7 @@ _NEGATED_BEFORE = re.compile(r"(?:没|未|不(?![错少])|(?<![识区特分级�
 _CANCELLED_AFTER = re.compile(
     r"[^,.;!?。]{0,8}?(?:取消|没(?:做|演示|讲|谈|见|测|量)成|泡汤|黄了|(?i:cancel(?:led)?))")
 _CANCELLED_BEFORE = re.compile(r"(?:取消了?|(?i:cancel(?:led)?)了?)[^,.;!?。]{0,8}$")
+_SAID = re.compile(r"说|通知|告诉|讲|问|反映|表示")  # what was called off was said in the touch, not the touch
 _ZERO_AFTER = re.compile(r"[^,.;!?。]{0,2}?(?:0|零)\s?(?:家|次|个|位)")
 
 _STRONG_PLAN = re.compile(
@@ -173,13 +178,14 @@ _STRONG_PLAN = re.compile(
     r"|等(?:他|她|对方|客户|结果|回复|通知|消息)"
     r"|原计划|原定|本来要|本打算|改到|改期|推迟|延期"
 )
-_DONE = re.compile(r"了(?!解)|已|刚|完成|完了|完毕|好了|结清|搞定|✅|✔|(?<=[去聊见谈来做])过(?!去|来)")
+_DONE = re.compile(r"了(?!解)|已|刚|接到|完成|完了|完毕|好了|结清|搞定|✅|✔|(?<=[去聊见谈来做])过(?!去|来)")
 _WEAK_PLAN_TOKENS = frozenset({"再", "要", "会", "能", "可以", "想", "需要", "将", "得"})
 # 得 as a complement ("砍价砍得很凶", "聊得不错") describes what happened; only 得 = must plans.
 _DE_COMPLEMENT = re.compile(r"\s?(?:很|挺|非常|太|特别|比较|蛮|相当|超|不错|不太|不好|不行|好|快|慢|多|少|一般|还行|够呛|凶|狠|厉害)")
 _PLAN_HEADER = re.compile(r"^\s*(?:下周|明天|明日|今日|今天|本周|这周|周末|下午|晚上)?(?:工作)?(?:计划|安排)\s*:")
 
 PLANNED, DONE = "planned", "done"
+_STEP_AHEAD = re.compile(r"回|去|来|给|发|打|再|要|会|能|约")
 # Arranging words: what they plan is the meeting, not the call or message that arranged it.
 _ARRANGED = re.compile(r"约好了|约了|改到|改成|改期|推迟|延期")
 
@@ -228,7 +234,11 @@ def has_done_marker(text: str) -> bool:
 def _negated(text: str, start: int, end: int) -> bool:
     if _NEGATED_BEFORE.search(text, max(0, start - 2), start):
         return True
-    if _CANCELLED_AFTER.match(text, end) or _CANCELLED_BEFORE.search(text, max(0, start - 12), start):
+    after = _CANCELLED_AFTER.match(text, end)
+    if after and not _SAID.search(after.group(0)):
+        return True
+    before = _CANCELLED_BEFORE.search(text, max(0, start - 12), start)
+    if before and not _SAID.search(before.group(0)):
         return True  # a touch that was called off did not happen; how it was called off may have
     return _ZERO_AFTER.match(text, end) is not None
 
@@ -289,8 +299,10 @@ def clause_tenses(
             elif d.future and not ((d.rolled or d.same_day) and has_done):
                 # "下午去瑞丰见了张总" sent at 10:00: a done verb beats a later part of today
                 future_date = True
-            elif d.current:
+            elif d.current and _STEP_AHEAD.search(text, d.end, min(clause.end, d.end + 12)):
                 current = True
+            elif d.current:
+                past_date = True
             dj += 1
         if future_date or has_plan:
             tense = PLANNED

@@ -17,11 +17,23 @@ import cn2an
 _UNITS = {"万": 10_000, "万元": 10_000, "w": 10_000, "W": 10_000, "千": 1_000, "千元": 1_000, "k": 1_000,
           "K": 1_000, "元": 1, "块": 1, "块钱": 1, "百万": 1_000_000, "亿": 100_000_000}
 _CN = "零〇一二两三四五六七八九十百千万亿"
+_DIGIT = "一二两三四五六七八九"
 _MONEY_RE = re.compile(
     rf"(?=[\d{_CN}¥￥])"
-    r"(?P<arabic>(?<![\d.])\d+(?:\.\d+)?)\s?(?P<about>来|多|余)?(?P<unit>百万|万元|千元|块钱|万|千|[kKwW](?![a-zA-Z])|元|块|亿)"
+    # ranges take their lower bound: 30到40万, 一百五到两百万, 三四十万, 五六百万, 十二三万
+    r"(?P<range>(?P<rlo>(?<![\d.])\d+(?:\.\d+)?|[零〇一二两三四五六七八九十百千]+)\s?(?:到|至|~|～|-)\s?"
+    r"(?:\d+(?:\.\d+)?|[零〇一二两三四五六七八九十百千]+)\s?"
+    r"(?P<runit>百万|万元|万|[wW](?![a-zA-Z])|亿))"
+    rf"|(?P<pair>(?P<plo>[{_DIGIT}])[{_DIGIT}](?P<pmag>十|百|千)(?P<punit>万|亿)?(?P<pyuan>元|块)?)"
+    rf"|(?P<teens>十(?P<tlo>[{_DIGIT}])[{_DIGIT}](?P<tunit>万|亿))"
+    # 八十来万, 两百来万, 十来万: about the stated figure
+    rf"|(?P<lai>[{_CN}]*[十百千])来(?P<laiunit>万|亿)"
+    # decimals said in Chinese: 一点五个亿, 一点四八亿
+    rf"|(?P<cdec>[{_CN}]+点[{_CN}]+)个?(?P<cdecunit>万|亿)"
+    r"|(?P<arabic>(?<![\d.,])\d{1,3}(?:,\d{3})+(?:\.\d+)?(?!\d)|(?<![\d.])\d+(?:\.\d+)?)\s?(?P<about>来|多|余)?个?"
+    r"(?P<unit>百万|万元|千元|块钱|万|千|[kKwW](?![a-zA-Z])|元|块|亿)"
     # spoken: 三十五个w, 八十个万 (a voice transcript puts 个 before the unit)
-    rf"|(?P<spoken>[{_CN}]+)个(?P<sunit>[wW万](?![a-zA-Z]))"
+    rf"|(?P<spoken>[{_CN}]+)个(?P<sunit>[wW万亿](?![a-zA-Z]))"
     rf"|(?P<chinese>[{_CN}]*[十百千万亿][{_CN}]*)(?P<cunit>元|块钱|块)?"
     r"|[¥￥]\s?(?P<yen>\d+(?:\.\d+)?)"
 )
@@ -32,10 +44,10 @@ _BUDGET_CUE = re.compile(
 _CLAUSE_END = re.compile(r"[,;!?，；！？。\n]|\.(?!\d)")
 _WINDOW = 8  # 预算还有个三百万: a few filler characters may sit between cue and amount
 _BARE_YUAN = re.compile(r"[^,.;!?。\n\d]{0,6}?(\d{3,9})(?![\d.%万千kKwW元块])")
-_CUE_AFTER = re.compile(r"\s?(?:的|左右的?)?(?:总)?预算")
+_CUE_AFTER = re.compile(r"\s?(?:的|左右的?)?(?:(?:总)?预算|(?:都|也|还)?(?:能|可以|可)接受)")
 # "预算有限, 大概5w": the amount may open the next clause after a few hedging words.
 _HEDGE_LEAD = re.compile(
-    r"\s?(?:大概|大约|约|差不多|估计|可能|应该|也就|就|只有|只|才|是|在|有|控制在|不超过|不能超过|最多|顶多|撑死)*\s?"
+    r"\s?(?:大概|大约|约|差不多|估计|可能|应该|也就|就|只有|只|才|是|在|有|控制在|不超过|不能超过|不到|最多|顶多|撑死)*\s?"
 )
 # A hedged amount with no other owner is the customer's figure: 大概5w, 300万上下, 20万以内.
 _HEDGE_BEFORE = re.compile(r"(?:大概|大约|约|差不多|估计|顶多|最多|撑死|不超过|控制在)(?:有|是|在)?个?\s?$")
@@ -67,19 +79,53 @@ def _chinese_amount(text: str) -> int | None:
         return None
 
 
+def _chinese_decimal(text: str) -> Decimal | None:
+    """一点四八 → 1.48, 一百五 → 150 (cn2an reads both); None when it is no number."""
+    try:
+        value = cn2an.cn2an(text, "smart")
+    except (ValueError, KeyError, IndexError, TypeError):
+        return None
+    try:
+        return Decimal(str(value))
+    except InvalidOperation:
+        return None
+
+
 def find_money(text: str) -> list[MoneyMention]:
     """Amounts in yuan; bare numbers without a money unit are not money."""
     found: list[MoneyMention] = []
     for m in _MONEY_RE.finditer(text):
         amount: int | None = None
-        if m.group("arabic"):
+        about = bool(m.group("about"))
+        if m.group("range"):
+            lo = m.group("rlo")
+            base_value: Decimal | int | None
             try:
-                amount = int(Decimal(m.group("arabic")) * _UNITS[m.group("unit")])
+                base_value = Decimal(lo)
+            except InvalidOperation:
+                base_value = _chinese_decimal(lo)
+            unit = _UNITS.get(m.group("runit"), 1)
+            amount = int(base_value * unit) if base_value is not None else None
+        elif m.group("pair"):
+            if not (m.group("punit") or m.group("pyuan")):
+                continue  # 三四十个人: a count
+            amount = _chinese_amount(m.group("plo") + m.group("pmag") + (m.group("punit") or ""))
+        elif m.group("teens"):
+            amount = _chinese_amount("十" + m.group("tlo") + m.group("tunit"))
+        elif m.group("lai"):
+            amount = _chinese_amount(m.group("lai") + m.group("laiunit"))
+            about = True
+        elif m.group("cdec"):
+            value = _chinese_decimal(m.group("cdec"))
+            amount = int(value * _UNITS[m.group("cdecunit")]) if value is not None else None
+        elif m.group("arabic"):
+            try:
+                amount = int(Decimal(m.group("arabic").replace(",", "")) * _UNITS[m.group("unit")])
             except (InvalidOperation, KeyError, OverflowError):
                 continue
         elif m.group("spoken"):
             base = _chinese_amount(m.group("spoken"))
-            amount = base * 10_000 if base is not None else None
+            amount = base * _UNITS[m.group("sunit")] if base is not None else None
         elif m.group("yen"):
             try:
                 amount = int(Decimal(m.group("yen")))
@@ -97,7 +143,7 @@ def find_money(text: str) -> list[MoneyMention]:
             amount = _chinese_amount(chinese)
         if amount is None or amount <= 0 or amount > 10**13:
             continue
-        found.append(MoneyMention(m.start(), m.end(), amount, bool(m.group("about"))))
+        found.append(MoneyMention(m.start(), m.end(), amount, about))
     return found
 
 
@@ -142,6 +188,10 @@ _OWNER_CUES = {
 }
 
 
+# A unit price or a per-period fee is not the quote's, payment's or contract's amount (单店两万三, 每月3.2万) …
+_UNIT_PRICE = re.compile(r"(?:单价|单店|单台|单套|单个|每(?:店|家|台|套|个|月|年|平|米|吨|件)|一(?:台|套|个|家|平|米|吨|件))\s?$")
+# … and a stated total is (总共四十六万, 整体一百零八万, total 62.5万).
+_TOTAL = re.compile(r"(?:总价|总共|一共|合计|总计|整体|总金额|总额|(?i:total))\s?(?:是|为|:)?\s?$")
 _OLD_PRICE = re.compile(r"(?:原价|原来|之前|从|原)(?:是|为)?\s?$")  # 原价28万降到25.5万: the old figure
 
 
@@ -149,6 +199,12 @@ def find_owned(text: str, money: list[MoneyMention], owner: str) -> int | None:
     """The amount a quote / payment / contract cue owns: right after the cue in its clause (报价35万, 回款
     20万, 合同金额56万, PO amount 68.5万), else right before it in the same clause (二十三万五的货款)."""
     cue_re = _OWNER_CUES[owner]
+    money = [mm for mm in money if not _UNIT_PRICE.search(text, max(0, mm.start - 3), mm.start)]
+    if not money or not cue_re.search(text):
+        return None
+    totals = [mm for mm in money if _TOTAL.search(text, max(0, mm.start - 6), mm.start)]
+    if totals:
+        return totals[-1].amount
     for cue in cue_re.finditer(text):
         stop = _CLAUSE_END.search(text, cue.end())
         limit = stop.start() if stop else len(text)
@@ -169,3 +225,8 @@ def _clause_start(text: str, pos: int) -> int:
     for m in _CLAUSE_END.finditer(text, 0, pos):
         last = m.end()
     return last
+
+
+def unit_price(text: str, mm: MoneyMention) -> bool:
+    """True for a unit price or per-period fee (单店两万三, 每月3.2万): never a record's own amount."""
+    return _UNIT_PRICE.search(text, max(0, mm.start - 3), mm.start) is not None

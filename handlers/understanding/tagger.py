@@ -29,7 +29,7 @@ from .action_type import (
 from .contacts import find_contact
 from .dates import DateMention, find_dates
 from .directory import CustomerMatch, Directory, Mention
-from .money import find_budget, find_money, find_owned
+from .money import find_budget, find_money, find_owned, unit_price
 from .needs import find_needs, find_tags
 from .text import Clause, normalize, split_clauses
 
@@ -189,7 +189,7 @@ def analyse(text: str, now: datetime, directory: Directory) -> Understanding:
         # on a quote / payment / contract record, the last amount nobody else owns is that record's own
         # (PO到了，136.8万; 原价28万降到25.5万 -> the new price)
         taken = {budget, *owned.values()}
-        free = [m.amount for m in money if m.amount not in taken and not m.about]
+        free = [m.amount for m in money if m.amount not in taken and not m.about and not unit_price(norm, m)]
         owned[action] = free[-1] if free else None
     next_touch, expected, promised = _schedule(norm, now, clauses, tenses, dates, clause_index)
     spans = [(m.start, m.end) for m in mentions]
