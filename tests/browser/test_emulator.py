@@ -183,3 +183,29 @@ def test_jobs_panel_asks_for_the_admin_token_behind_a_proxy(tmp_path: Path) -> N
             browser.close()
     finally:
         next(gen, None)
+
+
+def test_rep_sends_a_photo_and_a_voice_message_in_the_emulator(server: str, tmp_path: Path) -> None:
+    """📷 and 🎤 as a rep uses them after a visit: the photo lands on the record; the voice message, with no
+    transcription server in the demo, is kept and the rep is told why it was not turned into text."""
+    from playwright.sync_api import expect, sync_playwright
+
+    from tests.evidence.photos import photo
+    from tests.voice.audio import speak, to_amr
+
+    door = photo(tmp_path / "门头.jpg", lat=31.4912, lng=120.3567, taken="2026:12:03 10:15:00")
+    voice = to_amr(speak("今天拜访了瑞丰机械张总", tmp_path / "v.wav"), tmp_path / "语音.amr")
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, args=ARGS, env={**os.environ, "HOME": str(tmp_path)})
+        page = browser.new_page(locale="zh-CN")
+        page.goto(server)
+        page.select_option("#person", label="张伟（销售 · 无锡）")
+        expect(page.locator("body[data-live='1']")).to_have_count(1)
+        page.fill("#text", "今天拜访了瑞丰机械张总，下周三再去")
+        page.click("#send")
+        expect(page.locator(".card", has_text="动作记录待确认")).to_be_visible(timeout=15000)
+        page.set_input_files("#photo", str(door))
+        expect(page.locator(".msg", has_text="已作为凭证附到记录")).to_be_visible(timeout=15000)
+        page.set_input_files("#voice", str(voice))
+        expect(page.locator(".msg", has_text="没能转成文字：未开启语音转写")).to_be_visible(timeout=15000)
+        browser.close()
