@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import re
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
 
@@ -47,6 +48,20 @@ _CLAIM_MANY = (  # the same mark for a whole batch in one statement; RETURNING s
     .values(status=InboxStatus.done, handled_at=bindparam("b_at"), attempts=_T.c.attempts + 1)
     .returning(_T.c.id)
 )
+
+_KEY = re.compile(r"^in(\d+):")
+
+
+def key_prefix(inbox_id: int) -> str:
+    """Every outbox key written while handling a stored event starts with this (see ``source_event``)."""
+    return f"in{inbox_id}"
+
+
+def source_event(outbox_key: str) -> int | None:
+    """The inbox row whose handling queued this outbox message (a channel may reply to that message)."""
+    m = _KEY.match(outbox_key)
+    return int(m.group(1)) if m else None
+
 
 # (key prefix, session, clock or None for the inbox's own, platform of the event) → handler Context
 ContextFactory = Callable[[str, AsyncSession, Clock | None, str | None], Context]
@@ -272,7 +287,7 @@ class Inbox:
 
     async def _run(self, s: AsyncSession, inbox_id: int, event: Event) -> bool:
         """Dispatch a claimed row in the caller's transaction."""
-        ctx = self.make_context(f"in{inbox_id}", s, None, event.platform)
+        ctx = self.make_context(key_prefix(inbox_id), s, None, event.platform)
         await self.dispatcher.handle(ctx, event, inbox_id)
         return True
 

@@ -57,8 +57,9 @@ class FeishuChat(Chat):
 
     async def say(self, who: str, text: str) -> None:
         created = int(self.clock.now().timestamp())
-        await self.post(self.callbacks.message(userid(self.person(who)), "text", {"text": text},
-                                               f"om_in{next(self._ids):08d}", created))
+        message_id = f"om_in{next(self._ids):08d}"
+        self.fake.received[message_id] = userid(self.person(who))
+        await self.post(self.callbacks.message(userid(self.person(who)), "text", {"text": text}, message_id, created))
 
     async def send_voice(self, who: str, audio: Path) -> None:
         """An audio message: Feishu holds the Opus file as a resource of the message."""

@@ -95,6 +95,7 @@ class Message:
     content: dict[str, Any]
     sent_at: float
     patches: list[float] = field(default_factory=list)
+    reply_to: str | None = None
 
 
 @dataclass
@@ -107,6 +108,7 @@ class FakeFeishu:
     messages: dict[str, Message] = field(default_factory=dict)  # message_id → as delivered (and patched)
     shown: list[tuple[str, str]] = field(default_factory=list)  # (event "send"/"patch", message_id) in order
     resources: dict[tuple[str, str], tuple[bytes, str]] = field(default_factory=dict)
+    received: dict[str, str] = field(default_factory=dict)  # message_id a person sent the bot → their open_id
     uploads: dict[str, tuple[str, bytes]] = field(default_factory=dict)  # image_key / file_key → (name, bytes)
     oauth_codes: dict[str, tuple[str, float]] = field(default_factory=dict)  # code → (open_id, issued at)
     _user_tokens: dict[str, str] = field(default_factory=dict)
@@ -138,6 +140,7 @@ class FakeFeishu:
         app.router.add_post("/open-apis/auth/v3/tenant_access_token/internal", self.token)
         app.router.add_post("/open-apis/im/v1/messages", self.send)
         app.router.add_patch("/open-apis/im/v1/messages/{message_id}", self.patch)
+        app.router.add_post("/open-apis/im/v1/messages/{message_id}/reply", self.reply)
         app.router.add_get("/open-apis/im/v1/messages/{message_id}/resources/{key}", self.resource)
         app.router.add_post("/open-apis/im/v1/images", self.upload)
         app.router.add_post("/open-apis/im/v1/files", self.upload)
@@ -209,6 +212,21 @@ class FakeFeishu:
             return None, self._err(230001)
         return content, None
 
+    async def reply(self, request: web.Request) -> web.Response:
+        """Into the chat of the message answered (a message someone sent, or one the bot sent)."""
+        body, bad = await self._json(request, "im/v1/reply")
+        if bad is not None:
+            return bad
+        if (r := self._auth(request)) is not None:
+            return r
+        if (r := self._queued("im/v1/reply")) is not None:
+            return r
+        parent = request.match_info["message_id"]
+        chat = self.received.get(parent) or (self.messages[parent].receive_id if parent in self.messages else None)
+        if chat is None:
+            return self._err(230001)
+        return self._deliver("open_id", chat, body, reply_to=parent)
+
     async def send(self, request: web.Request) -> web.Response:
         body, bad = await self._json(request, "im/v1/messages")
         if bad is not None:
@@ -217,8 +235,11 @@ class FakeFeishu:
             return r
         if (r := self._queued("im/v1/messages")) is not None:
             return r
-        id_type = request.query.get("receive_id_type", "")
-        receive_id, msg_type, uid = body.get("receive_id"), body.get("msg_type"), body.get("uuid")
+        return self._deliver(request.query.get("receive_id_type", ""), body.get("receive_id"), body)
+
+    def _deliver(self, id_type: str, receive_id: Any, body: dict[str, Any], reply_to: str | None = None,
+                 ) -> web.Response:
+        msg_type, uid = body.get("msg_type"), body.get("uuid")
         if id_type not in ID_TYPES or not receive_id or msg_type not in MSG_TYPES:
             return self._err(230001)
         if uid is not None and (not isinstance(uid, str) or len(uid) > 50):
@@ -238,7 +259,7 @@ class FakeFeishu:
             return self._err(230020)
         self._per_user[str(receive_id)] = [*recent, tick]
         mid = f"om_fake{next(self._n):06d}"
-        self.messages[mid] = Message(mid, str(receive_id), str(msg_type), content, now)
+        self.messages[mid] = Message(mid, str(receive_id), str(msg_type), content, now, reply_to=reply_to)
         self.shown.append(("send", mid))
         if uid:
             self._uuids[uid] = (mid, now)

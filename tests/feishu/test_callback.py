@@ -191,3 +191,24 @@ async def test_the_same_event_after_a_restart_creates_nothing_new(
         assert (await s.execute(select(func.count()).select_from(ActionRecord).where(
             ActionRecord.text == "今天拜访了恒远化工王总"))).scalar_one() == 1
     assert await _rows(fservice) == 1 and len(await _cards(fake, rep)) == 1
+
+
+async def test_the_card_answers_the_reps_message_as_a_reply_but_never_into_a_group(
+        fclient: TestClient, fservice: Service, fake: FakeFeishu, callbacks: Callbacks, clock: FixedClock) -> None:
+    now = int(clock.now().timestamp())
+    rep = await _rep(fservice)
+    fake.received.update({"om_p2p": rep, "om_grp": "oc_team"})
+    await _post(fclient, callbacks, callbacks.message(rep, "text", {"text": "今天拜访了瑞丰机械张总"}, "om_p2p", now), now)
+    mention = [{"key": "@_user_1", "id": {"open_id": "ou_bot"}, "name": "销售助手"}]
+    await _post(fclient, callbacks, callbacks.message(rep, "text", {"text": "@_user_1 今天拜访了恒远化工王总"}, "om_grp",
+                                                      now, chat_type="group", mentions=mention), now)
+    await fservice.inbox.drain()
+    cards = await eventually(lambda: _two(fake, rep))
+    by_text = {("瑞丰" in json.dumps(m.content, ensure_ascii=False)): m for m in cards}
+    assert by_text[True].reply_to == "om_p2p"  # quoted above the card in the one-to-one chat
+    assert by_text[False].reply_to is None and by_text[False].receive_id == rep  # the group's card goes privately
+
+
+async def _two(fake: FakeFeishu, open_id: str) -> list[Any]:
+    got = [m for m in fake.messages.values() if m.receive_id == open_id and m.msg_type == "interactive"]
+    return got if len(got) == 2 else []

@@ -9,7 +9,8 @@ from bot.channels.feishu.doctor import check_feishu
 
 def build(deps: ChannelDeps) -> Channel:
     section = deps.cfg.channels.feishu
-    return FeishuChannel(section, credentials_from_env(section), deps.clock, public_url=deps.cfg.server.public_url)
+    return FeishuChannel(section, credentials_from_env(section), deps.clock, public_url=deps.cfg.server.public_url,
+                         db=deps.db)
 
 
 SPEC = ChannelSpec(name="feishu", label="飞书", section="feishu", build=build, doctor=check_feishu)

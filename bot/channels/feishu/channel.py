@@ -38,19 +38,22 @@ from bot.channels.feishu.client import FeishuClient, FeishuError
 from bot.channels.feishu.crypto import decrypt, load_object, same, signature
 from bot.channels.feishu.inbound import CARD, PLATFORM, to_event
 from bot.config import ConfigError, FeishuConfig
+from bot.inbox import source_event
 from bot.ratelimit import RateLimiter
 from bot.speech import pcm_of
 from cards.model import Card
 from cards.render_feishu import MAX_CARD_BYTES, render_card, render_text
 from handlers.clock import Clock
 from handlers.event import Event, EventKind
-from storage.models import OutboxMessage
+from storage.db import Database
+from storage.models import InboxEvent, OutboxMessage
 from storage.outbox import CardBody, FileBody, ImageBody, TextBody, body_of
 
 log = logging.getLogger("actionflow.feishu")
 
 TEXT_MAX_CHARS = 30000  # far under Feishu's 150 KB; long texts are split and numbered
 UPDATE_GONE = {230031, 230011}  # too old to update / recalled: send a fresh card instead
+REPLY_GONE = {230011, 230001, 231003}  # the question was recalled or is gone: answer as a new message
 PRESS_TOAST = {"toast": {"type": "info", "content": "已收到，处理中…", "i18n": {"zh_cn": "已收到，处理中…",
                                                                                "en_us": "Received"}}}
 STT_PIECE_BYTES = 59 * 16000 * 2
@@ -105,7 +108,7 @@ class FeishuChannel(Channel):
     name = PLATFORM
 
     def __init__(self, cfg: FeishuConfig, creds: FeishuCredentials, clock: Clock, *,
-                 public_url: str = "http://127.0.0.1:8080") -> None:
+                 public_url: str = "http://127.0.0.1:8080", db: Database | None = None) -> None:
         self.cfg = cfg
         self.creds = creds
         self.clock = clock
@@ -115,6 +118,7 @@ class FeishuChannel(Channel):
                                    app_windows=[(cfg.rate_per_second, 1.0), (cfg.rate_per_minute, 60.0)])
         self.media_dir = Path(cfg.media_dir)
         self._uploaded: dict[str, str] = {}  # outbox key → image_key / file_key
+        self.db = db
 
     def routes(self) -> list[web.RouteDef]:
         return [web.post(self.cfg.callback_path, self.callback), web.get(CARD_PAGE, self.card_page)]
@@ -255,8 +259,7 @@ class FeishuChannel(Channel):
                 raise ChannelError("per-user budget reached for a long text", retryable=True, retry_after=wait)
         first = None
         for n, piece in enumerate(pieces):
-            mid = await self.client.send(receive_id_type(msg.recipient), msg.recipient, "text", {"text": piece},
-                                         send_uuid(msg.idempotency_key, n))
+            mid = await self._post(msg, "text", {"text": piece}, send_uuid(msg.idempotency_key, n))
             first = first or mid
         return Delivery(message_id=first, refs={})
 
@@ -268,8 +271,7 @@ class FeishuChannel(Channel):
 
     async def _send_card(self, msg: OutboxMessage, card: Card, part: int = 0) -> Delivery:
         try:
-            mid = await self.client.send(receive_id_type(msg.recipient), msg.recipient, "interactive",
-                                         self._render(card), send_uuid(msg.idempotency_key, part))
+            mid = await self._post(msg, "interactive", self._render(card), send_uuid(msg.idempotency_key, part))
         except FeishuError as exc:
             if exc.code not in (230099, 230025):
                 raise
@@ -278,6 +280,33 @@ class FeishuChannel(Channel):
                                          {"text": render_text(card)}, send_uuid(msg.idempotency_key, part + 100))
             return Delivery(message_id=mid, refs={"message_id": mid, "text_only": True})
         return Delivery(message_id=mid, refs={"message_id": mid})
+
+    async def _post(self, msg: OutboxMessage, msg_type: str, content: dict[str, Any], uuid: str) -> str | None:
+        """A reply to the rep's own message when this answers it in a one-to-one chat (Feishu quotes the
+        question above the answer, so quick successive messages stay matched); a new message otherwise.
+        Never a reply in a group: the answer is the rep's own card, not the group's."""
+        parent = await self._answering(msg) if msg.op == "send" else None
+        if parent:
+            try:
+                return await self.client.reply(parent, msg_type, content, uuid)
+            except FeishuError as exc:
+                if exc.code not in REPLY_GONE:
+                    raise
+        return await self.client.send(receive_id_type(msg.recipient), msg.recipient, msg_type, content, uuid)
+
+    async def _answering(self, msg: OutboxMessage) -> str | None:
+        """The platform message id of the p2p message from this recipient whose handling queued ``msg``."""
+        inbox_id = source_event(msg.idempotency_key)
+        if inbox_id is None or self.db is None:
+            return None
+        async with self.db.session() as s:
+            row = await s.get(InboxEvent, inbox_id)
+        if row is None or row.platform != PLATFORM or row.sender != msg.recipient:
+            return None
+        extra = row.payload.get("extra") or {}
+        if extra.get("chat_type") != "p2p" or row.kind == EventKind.card_action.value:
+            return None
+        return str(extra.get("message_id") or "") or None
 
     async def update_card(self, msg: OutboxMessage, refs: dict[str, Any]) -> Delivery:
         """PATCH the sent card in place; too old, recalled or never a card → a fresh card."""

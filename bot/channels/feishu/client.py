@@ -154,6 +154,13 @@ class FeishuClient:
                                           "content": json.dumps(content, ensure_ascii=False), "uuid": uuid})
         return _message_id(data)
 
+    async def reply(self, parent_id: str, msg_type: str, content: dict[str, Any], uuid: str) -> str | None:
+        """Answer a received message: the answer shows its question quoted above it (in the same chat)."""
+        data = await self.call("POST", f"/open-apis/im/v1/messages/{parent_id}/reply",
+                               json_body={"msg_type": msg_type, "content": json.dumps(content, ensure_ascii=False),
+                                          "reply_in_thread": False, "uuid": uuid})
+        return _message_id(data)
+
     async def patch(self, message_id: str, card: dict[str, Any]) -> None:
         await self.call("PATCH", f"/open-apis/im/v1/messages/{message_id}",
                         json_body={"content": json.dumps(card, ensure_ascii=False)})
