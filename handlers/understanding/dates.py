@@ -81,9 +81,12 @@ _RECENT_DAYS = 60
 # said after that day has passed this week (a Sunday evening), it means next week's.
 _PLAN_AFTER_WEEKDAY = re.compile(
     r"\s?(?:[上下]午|早上|晚上|中午|一早)?\s?(?:[\d一二三四五六七八九十]{1,3}[点:：][\d半]{0,2}分?)?\s?"
-    r"(?:就|再|要|会|能|得|才|我|他|她|一起|一定|肯定)?"
-    r"(?:去|来|过去|过来|给|发|送|交|签|回复|回我|答复|见|拜访|上门|找|约|联系|打|带|讲|做|演示|开会|opening)(?![了过])"
+    r"(?:就|再|要|会|能|得|才|我|他|她|一起|一定|肯定|准备|打算|计划)?"
+    r"(?:去|来|过去|过来|给|发|送|交|签|回复|回我|答复|见|拜访|上门|找|约|联系|打|带|讲|做|演示|开会)(?![了过](?![去来]))"
 )
+_EARLIER_TOD = re.compile(r"(?:上午|早上|早晨|一早|中午)$")
+_LATER_TOD = frozenset({"中午", "下午", "傍晚", "晚上", "晚间"})
+_CLAUSE_BREAK = re.compile(r"[,，;；]|然后|接着|再")
 _HOLIDAY_EVE = {"元旦前": (12, 31), "国庆前": (9, 30), "五一前": (4, 30), "劳动节前": (4, 30)}
 # "周五前", also before an event on that day: "1月8号开学前", "明天下班前".
 _DEADLINE = re.compile(r"(?:下班|上班|开学|放假|开会|开业|开工|开园|上线|开标|截标|验收|过年)?(?:之前|以前|前(?![台面期端天几]))")
@@ -278,6 +281,11 @@ def find_dates(text: str, now: datetime) -> list[DateMention]:
         if kind == "time_of_day" and found and found[-1].value is not None and found[-1].value != today \
                 and m.start() - found[-1].end <= 1:
             continue  # 12月1日上午10点: the part of the day belongs to that date, not to today
+        if kind == "time_of_day" and found and found[-1].value is not None and found[-1].value > today \
+                and _EARLIER_TOD.search(found[-1].text) and tod in _LATER_TOD and m.start() - found[-1].end <= 24 \
+                and _CLAUSE_BREAK.search(text, found[-1].end, m.start()):
+            # 周一上午去佳禾，下午去彩云之家: the afternoon of that planned day, not this one
+            value, future, past, current, same_day = found[-1].value, True, False, False, False
         found.append(
             DateMention(
                 m.start(), end, text[m.start() : end], value, kind, deadline, future, past, rolled, current, same_day

@@ -18,8 +18,16 @@ _UNITS = {"万": 10_000, "万元": 10_000, "w": 10_000, "W": 10_000, "千": 1_00
           "K": 1_000, "元": 1, "块": 1, "块钱": 1, "百万": 1_000_000, "亿": 100_000_000}
 _CN = "零〇一二两三四五六七八九十百千万亿"
 _DIGIT = "一二两三四五六七八九"
-_MONEY_RE = re.compile(
-    rf"(?=[\d{_CN}¥￥])"
+_PLAIN_ALTERNATIVES = (
+    r"(?P<arabic>(?<![\d.,])\d{1,3}(?:,\d{3})+(?:\.\d+)?(?!\d)|(?<![\d.])\d+(?:\.\d+)?)\s?(?P<about>来|多|余)?个?"
+    r"(?P<unit>百万|万元|千元|块钱|万|千|[kKwW](?![a-zA-Z])|元|块|亿)"
+    # spoken: 三十五个w, 八十个万 (a voice transcript puts 个 before the unit)
+    rf"|(?P<spoken>[{_CN}]+)个(?P<sunit>[wW万亿](?![a-zA-Z]))"
+    rf"|(?P<chinese>[{_CN}]*[十百千万亿][{_CN}]*)(?P<cunit>元|块钱|块)?"
+    r"|[¥￥]\s?(?P<yen>\d+(?:\.\d+)?)"
+)
+# The rarer spoken forms are tried only in a text that has one (most messages do not: keeps the tagger fast).
+_SPECIAL_ALTERNATIVES = (
     # ranges take their lower bound: 30到40万, 一百五到两百万, 三四十万, 五六百万, 十二三万
     r"(?P<range>(?P<rlo>(?<![\d.])\d+(?:\.\d+)?|[零〇一二两三四五六七八九十百千]+)\s?(?:到|至|~|～|-)\s?"
     r"(?:\d+(?:\.\d+)?|[零〇一二两三四五六七八九十百千]+)\s?"
@@ -30,16 +38,18 @@ _MONEY_RE = re.compile(
     rf"|(?P<lai>[{_CN}]*[十百千])来(?P<laiunit>万|亿)"
     # decimals said in Chinese: 一点五个亿, 一点四八亿
     rf"|(?P<cdec>[{_CN}]+点[{_CN}]+)个?(?P<cdecunit>万|亿)"
-    r"|(?P<arabic>(?<![\d.,])\d{1,3}(?:,\d{3})+(?:\.\d+)?(?!\d)|(?<![\d.])\d+(?:\.\d+)?)\s?(?P<about>来|多|余)?个?"
-    r"(?P<unit>百万|万元|千元|块钱|万|千|[kKwW](?![a-zA-Z])|元|块|亿)"
-    # spoken: 三十五个w, 八十个万 (a voice transcript puts 个 before the unit)
-    rf"|(?P<spoken>[{_CN}]+)个(?P<sunit>[wW万亿](?![a-zA-Z]))"
-    rf"|(?P<chinese>[{_CN}]*[十百千万亿][{_CN}]*)(?P<cunit>元|块钱|块)?"
-    r"|[¥￥]\s?(?P<yen>\d+(?:\.\d+)?)"
+)
+_MONEY_RE = re.compile(rf"(?=[\d{_CN}¥￥])(?:{_PLAIN_ALTERNATIVES})")
+_MONEY_ALL_RE = re.compile(rf"(?=[\d{_CN}¥￥])(?:{_SPECIAL_ALTERNATIVES}|{_PLAIN_ALTERNATIVES})")
+_N = "\\d零〇一二两三四五六七八九十百千"
+_SPECIAL_HINT = re.compile(
+    rf"[{_N}]\s?(?:到|至|~|～|-)\s?[{_N}]|[{_N}]点[{_N}]|来[万亿]|[{_DIGIT}]{{2}}[十百千]|十[{_DIGIT}]{{2}}[万亿]"
 )
 _NOT_MONEY_AFTER = re.compile(r"[个次家台天年周月号日份点倍成%平米颗条件套名人层楼]")
 _BUDGET_CUE = re.compile(
     r"预算|budget|心理价位?|可接受|能接受|最多(?:能)?(?:出|给|花)|最高(?:能)?(?:出|给)|投入|经费|能拿出|打算花|准备花"
+    # a planned purchase volume (明年大概要采购两三百万) is what they mean to spend
+    r"|采购(?=\s?(?:[\d一二两三四五六七八九十]|大概|大约))"
 )
 _CLAUSE_END = re.compile(r"[,;!?，；！？。\n]|\.(?!\d)")
 _WINDOW = 8  # 预算还有个三百万: a few filler characters may sit between cue and amount
@@ -94,10 +104,12 @@ def _chinese_decimal(text: str) -> Decimal | None:
 def find_money(text: str) -> list[MoneyMention]:
     """Amounts in yuan; bare numbers without a money unit are not money."""
     found: list[MoneyMention] = []
-    for m in _MONEY_RE.finditer(text):
+    pattern = _MONEY_ALL_RE if _SPECIAL_HINT.search(text) else _MONEY_RE
+    for m in pattern.finditer(text):
         amount: int | None = None
-        about = bool(m.group("about"))
-        if m.group("range"):
+        g = m.groupdict()
+        about = bool(g["about"])
+        if g.get("range"):
             lo = m.group("rlo")
             base_value: Decimal | int | None
             try:
@@ -106,16 +118,16 @@ def find_money(text: str) -> list[MoneyMention]:
                 base_value = _chinese_decimal(lo)
             unit = _UNITS.get(m.group("runit"), 1)
             amount = int(base_value * unit) if base_value is not None else None
-        elif m.group("pair"):
+        elif g.get("pair"):
             if not (m.group("punit") or m.group("pyuan")):
                 continue  # 三四十个人: a count
             amount = _chinese_amount(m.group("plo") + m.group("pmag") + (m.group("punit") or ""))
-        elif m.group("teens"):
+        elif g.get("teens"):
             amount = _chinese_amount("十" + m.group("tlo") + m.group("tunit"))
-        elif m.group("lai"):
+        elif g.get("lai"):
             amount = _chinese_amount(m.group("lai") + m.group("laiunit"))
             about = True
-        elif m.group("cdec"):
+        elif g.get("cdec"):
             value = _chinese_decimal(m.group("cdec"))
             amount = int(value * _UNITS[m.group("cdecunit")]) if value is not None else None
         elif m.group("arabic"):

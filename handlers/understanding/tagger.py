@@ -110,6 +110,7 @@ _BARE_PROMISE = re.compile(r"^(?:我|咱|我们|咱们)?(?:这边)?(?:也|就|�
 _REQUEST = re.compile(r"要|希望|想|必须|需要|让我|让咱|催|务必|得|最晚|最迟|等着|(?<![A-Za-z])(?i:wants?|needs?|asked)(?![A-Za-z])")
 # Our delivery, installation or go-live (a promised or expected day, not a contact) and going there anyway.
 _DELIVERY = re.compile(r"发货|到货|交货|送到|装好|装完|安装完|完工|上线|交付|排产|到位|布线|供货|备货|出货|(?i:deliver)")
+_DONE_OR_FIRST = re.compile(r"了(?!解)|已|先")
 _REMOTE_DELIVERY = re.compile(r"发货|到货|交货|完工|上线|交付|排产|到位|布线|供货|备货|出货|(?i:deliver)")
 _GO_THERE = re.compile(r"去|过去|上门|拜访|见面|找")
 _EN_BEFORE = re.compile(r"(?<![A-Za-z])(?i:before|by)\s*$")
@@ -179,6 +180,7 @@ def analyse(text: str, now: datetime, directory: Directory) -> Understanding:
     for i, c in enumerate(cues):
         if not done_at[i] and c.type in ("call", "message") and arranged_through(norm, clauses[clause_index(c.start)]):
             done_at[i] = True  # 电话约好了时间, 打电话来改到大后天: the call that arranged it happened
+    _drop_background(norm, cues, done_at, dates, clause_index)
     action, strong, n_types = decide(cues, done_at)
 
     money = find_money(norm)
@@ -250,6 +252,11 @@ def _schedule(
             continue
         if d.value == today and not _CONTACT_VERB.search(context):
             continue
+        if d.value == today and not d.future and (
+            d.kind == "time_of_day" or _DONE_OR_FIRST.search(body)
+            or not _CONTACT_VERB.search(text, d.end, min(clause.end, d.end + 6))
+        ):
+            continue  # 今天先电话约好了, 今天礼拜天…约我周三去, 一早 said at night: not when the next touch is
         if d.start < moved_from:
             continue  # 本来今天要去…没去成，改到周四: the day called off is no next touch
         deadline = d.deadline or bool(_EN_BEFORE.search(text, max(0, d.start - 8), d.start))
@@ -275,6 +282,23 @@ def _schedule(
             if expected is None:
                 expected = d.value
     return (min(touches) if touches else None), expected, promised
+
+
+_TODAY_MARK = re.compile(r"今天|今早|今儿|刚(?!才说)|刚才|上午|下午|晚上")
+
+
+def _drop_background(text: str, cues: list[Cue], done_at: list[bool], dates: list[DateMention],
+                     clause_index: Callable[[int], int]) -> None:
+    """An earlier day's step told as background (合同昨天签的，今天首款就到了) gives way to today's touch."""
+    past_clauses = {clause_index(d.start) for d in dates if d.past and not d.same_day and d.kind in ("day_word", "weekday")}
+    if not past_clauses:
+        return
+    today_clauses = {clause_index(m.start()) for m in _TODAY_MARK.finditer(text)} - past_clauses
+    if not any(done and clause_index(c.start) in today_clauses for c, done in zip(cues, done_at, strict=True)):
+        return
+    for i, c in enumerate(cues):
+        if done_at[i] and clause_index(c.start) in past_clauses:
+            done_at[i] = False
 
 
 def _moved_from(text: str, dates: list[DateMention]) -> int:

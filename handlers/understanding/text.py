@@ -77,6 +77,11 @@ _SEPARATORS = re.compile(
 # unless 明 starts a time word (说明天 = 说 + 明天); 说好 (agreed) is a promise, not speech.
 _SAY = re.compile(r"(?<![小游解演听据])说(?!服|话|不定|实话|好|明(?![天早晚日年儿]))")
 _WE = re.compile(r"^(?:我|咱)")
+# …then I said (出个quote我说, 我跟他说, 我回他说), not someone saying it to me (陈总跟我说)
+_WE_BEFORE_SAY = re.compile(
+    r"(?<![跟和给对向诉让叫])(?:我|咱)们?(?:就|也|又|还|当时|当场|马上)?"
+    r"(?:(?:跟|和|给|对|回|向)(?:他|她|他们|她们|对方|客户|老板|人家))?(?:那个|嗯|就是)*$"
+)
 _LEAD_FILLER = re.compile(r"^(?:那个|就是|然后|所以|但是|不过|后来|最后|另外|而且|嗯|啊)+")
 
 
@@ -100,7 +105,7 @@ def _split_say(text: str, start: int, end: int, out: list[Clause]) -> None:
         if say.start() > pos:
             out.append(Clause(pos, say.start(), speaker_us))
         head = _LEAD_FILLER.sub("", text[pos : say.start()].strip())
-        speaker_us = bool(_WE.match(head))
+        speaker_us = bool(_WE.match(head) or _WE_BEFORE_SAY.search(head))
         pos = say.end()
     if pos < end:
         out.append(Clause(pos, end, speaker_us))

@@ -239,3 +239,122 @@ def test_the_eve_of_a_fixed_date_holiday_is_a_deadline(tag: Tagger, text: str, n
 
     [mention] = [d for d in find_dates(text, at(now)) if d.value is not None]
     assert mention.value is not None and mention.value.isoformat() == day and mention.deadline and mention.future
+
+
+# ---- round 2, second part: general rules, each on several phrasings written for the rule ----------------
+SUN, WED_, FRI_EVE = "2026-11-29 20:00", "2026-11-25 10:00", "2026-12-04 19:00"
+
+
+@pytest.mark.parametrize(("now", "text", "next_touch"), [
+    (SUN, "周一去小橡树幼教拜访园长", "2026-11-30"),  # a plain 周X already past, in a plan: next week's
+    (SUN, "海韵大酒店 王总微信说周三之前回复我", "2026-12-02"),
+    (SUN, "仁爱医院李科长打电话，让我周五前把方案发过去", "2026-12-04"),
+    (FRI_EVE, "瑞丰机械张总说周一上午来电话", "2026-12-07"),
+    (FRI_EVE, "金泰冷链 call with Mr. Wang, I'll send the quote Monday", "2026-12-07"),
+    (SUN, "嗯今天周日然后就是周一准备去鲁康中医取合同", "2026-11-30"),
+    (SUN, "明天周一去鸿达模具，厂长约的上午九点", "2026-11-30"),  # 周一 restates 明天
+    (WED_, "本来今天要去瑞丰机械 结果张总出差了 没去成 改到周四", "2026-11-26"),  # the day called off is not
+    (WED_, "晨曦光伏的Jason打电话说取消了明天的demo，改到下周四", "2026-12-03"),
+    (SUN, "周一上午去佳禾优选巡店，下午去彩云之家", "2026-11-30"),  # that Monday's afternoon
+    (WED_, "今天先电话跟蜀通张经理约好了，后天过去", "2026-11-27"),  # today's arranging is not the next touch
+])
+def test_planned_days_said_late_in_the_week(tag: Tagger, now: str, text: str, next_touch: str) -> None:
+    assert str(tag(text, now).next_touch) == next_touch
+
+
+@pytest.mark.parametrize(("now", "text"), [
+    (WED_, "周一去瑞丰机械拜访了张总"),  # a report: this week's Monday, already past
+    (WED_, "周二跟恒远化工李姐打了电话"),
+])
+def test_a_past_weekday_with_a_done_verb_stays_past(tag: Tagger, now: str, text: str) -> None:
+    u = tag(text, now)
+    assert u.next_touch is None and u.action_type in ("visit", "call")
+
+
+@pytest.mark.parametrize(("text", "field_name", "day"), [
+    ("瑞丰机械张总电话里要求12月15号前交货", "expected_date", "2026-12-15"),
+    ("恒远彩印老周打电话来催交期，我承诺12月8号之前发货", "promised_date", "2026-12-08"),
+    ("金泰冷链 wechat 聊了一下 they want delivery before 12月20号", "expected_date", "2026-12-20"),
+    ("豫香园食品 PO下来了 下周三安排发货", None, None),
+])
+def test_our_delivery_is_no_next_touch(tag: Tagger, text: str, field_name: str | None, day: str | None) -> None:
+    u = tag(text, WED_)
+    assert u.next_touch is None
+    if field_name:
+        assert str(getattr(u, field_name)) == day
+
+
+def test_going_there_on_the_day_is_a_next_touch(tag: Tagger) -> None:
+    assert str(tag("小橡树园长说绘本先试点，我周六把样书送到园里", WED_).next_touch) == "2026-11-28"
+    assert str(tag("雅居坊 下周四去展厅安装", WED_).next_touch) == "2026-12-03"
+
+
+@pytest.mark.parametrize(("text", "promised"), [
+    ("海韵酒店老马说要报价，我跟他说下周二之前给他报价", "2026-12-01"),
+    ("金泰汽配陈总让我们出个quote我说下周二之前发", "2026-12-01"),
+    ("鲁康医院院办打电话来说下周二之前要报价 我答应周一发过去", "2026-11-30"),
+])
+def test_what_we_said_by_a_day_is_our_promise(tag: Tagger, text: str, promised: str) -> None:
+    assert str(tag(text, WED_).promised_date) == promised
+
+
+@pytest.mark.parametrize(("text", "kind"), [
+    ("益安口腔 刘院长 微信 转了 定金 3万", "payment"),
+    ("豫香园 陈总微信说钱已经转了 三十六万五", "payment"),
+    ("金泰汽配 陈总 电话里报了个价 十八万八", "quote"),
+    ("彩云之家总监问多少钱，我当场给了个价九十二万", "quote"),
+    ("佳禾优选 电话里跟采购总监讲了春节档的价格，整体一百零八万", "quote"),
+    ("给金泰冷链经理发了邮件，附上了二期的报价", "quote"),
+    ("雅居坊 PO received, 1,280,000元", "contract"),
+    ("豫香园 sent the contract for signing via 顺丰", "contract"),
+    ("海韵大酒店 site survey 做完了, measured all 3 floors", "site_survey"),
+    ("瑞丰机械 张总 wechat 说 competitor 报价便宜 20%, 我发了对比表给他", "objection"),
+    ("瑞丰机械的张总今天来公司看了样机，挺满意", "visit"),
+    ("小橡树 合同昨天签的，今天首款就到了，十五万", "payment"),  # yesterday's step is background
+    ("鸿达模具 今天先微信跟厂长确认了签约时间", "message"),  # talking of a signing date is no signing
+])
+def test_more_ways_reps_say_what_happened(tag: Tagger, text: str, kind: str) -> None:
+    assert tag(text, WED_).action_type == kind
+
+
+@pytest.mark.parametrize(("text", "field_name", "amount"), [
+    ("瑞丰机械 张总说预算三四十万", "budget", 300_000),
+    ("恒远化工 明年大概要采购五六百万", "budget", 5_000_000),
+    ("金泰汽配 预算十二三万", "budget", 120_000),
+    ("晨曦光伏 王总说预算一百五到两百万之间", "budget", 1_500_000),
+    ("明德学校 项目批下来了预算八十来万", "budget", 800_000),
+    ("晨曦光伏 三期预算大概一点五个亿", "budget", 150_000_000),
+    ("瑞丰机械 今年技改总预算1.2个亿", "budget", 120_000_000),
+    ("雅居坊家具 演示完了 老板说三四十万能接受", "budget", 300_000),
+    ("佳禾优选 回款到账 1,050,000元", "payment_amount", 1_050_000),
+    ("彩云之家 报价 单店两万三 二十家 总共四十六万 已发", "quote_amount", 460_000),
+    ("金泰汽配 框架合同签了 金额一点二个亿", "contract_amount", 120_000_000),
+])
+def test_spoken_ranges_decimals_and_totals(tag: Tagger, text: str, field_name: str, amount: int) -> None:
+    assert getattr(tag(text, WED_), field_name) == amount
+
+
+def test_a_unit_price_is_no_record_amount(tag: Tagger) -> None:
+    u = tag("楚天物业 合同签了 一年期 每月3.2万", WED_)
+    assert u.action_type == "contract" and u.contract_amount is None and u.budget is None
+
+
+@pytest.mark.parametrize(("name", "floors"), [
+    # measured after issue 11's round-2 rules (fresh-c was written before them; baselines in its README)
+    ("tagging-fresh.jsonl", {"action_type": 0.93, "customer_id": 0.99, "next_touch": 0.95, "budget": 0.98,
+                             "promised_date": 0.9, "quote_amount": 0.93, "payment_amount": 0.95,
+                             "contract_amount": 1.0}),
+    ("tagging-fresh-b.jsonl", {"action_type": 0.95, "customer_id": 1.0, "next_touch": 0.95, "budget": 0.98,
+                               "promised_date": 1.0, "quote_amount": 1.0, "payment_amount": 1.0}),
+    ("tagging-fresh-c.jsonl", {"action_type": 0.97, "customer_id": 0.99, "next_touch": 0.98, "budget": 0.95,
+                               "expected_date": 1.0, "promised_date": 1.0, "quote_amount": 0.91,
+                               "payment_amount": 1.0, "contract_amount": 1.0}),
+])
+def test_held_out_sets_keep_the_round2_figures(directory: Directory, name: str, floors: dict[str, float]) -> None:
+    from handlers.understanding.scoring import evaluate
+    from tests.understanding.conftest import DATA
+
+    report = evaluate(DATA / name, directory)
+    for field_name, floor in floors.items():
+        got = report.accuracy(field_name)
+        assert got is not None and got >= floor, (field_name, got)
