@@ -90,6 +90,8 @@ class FakeDingtalk:
     _sessions: dict[str, tuple[str, int]] = field(default_factory=dict)  # session → (userId, expires ms)
     _downloads: dict[str, str] = field(default_factory=dict)  # url token → downloadCode
     _auth_codes: dict[str, tuple[str, float]] = field(default_factory=dict)  # login-free code → (userId, issued)
+    _legacy_tokens: dict[str, float] = field(default_factory=dict)  # oapi gettoken tokens → issued at
+    uploads: dict[str, tuple[str, str, bytes]] = field(default_factory=dict)  # media_id → (type, filename, bytes)
     _qps: dict[str, deque[float]] = field(default_factory=lambda: defaultdict(deque))
     _n: itertools.count = field(default_factory=lambda: itertools.count(1))
     _conns: list[tuple[web.WebSocketResponse, set[str]]] = field(default_factory=list)
@@ -111,6 +113,7 @@ class FakeDingtalk:
 
     def revoke_tokens(self) -> None:
         self._tokens.clear()
+        self._legacy_tokens.clear()
 
     def calls(self, path: str) -> list[Recorded]:
         return [r for r in self.requests if r.path == path]
@@ -209,6 +212,8 @@ class FakeDingtalk:
         app.router.add_put("/v1.0/card/instances", self.api)
         app.router.add_post("/robot/sendBySession", self.session_send)
         app.router.add_post("/topapi/v2/user/getuserinfo", self.getuserinfo)
+        app.router.add_get("/gettoken", self.gettoken)
+        app.router.add_post("/media/upload", self.media_upload)
         app.router.add_get("/files/{token}", self.file)
         app.on_shutdown.append(self._close_sockets)
         return app
@@ -357,6 +362,12 @@ class FakeDingtalk:
             return None, self._error(400, "invalidParameter.msgParam.invalid", "msgParam 不是合法 JSON")
         if not isinstance(param, dict) or any(not param.get(f) for f in MSG_KEYS[key]):
             return None, self._error(400, "invalidParameter.msgParam.invalid", f"msgParam 缺少 {MSG_KEYS[key]}")
+        media = param.get("mediaId") or (param.get("photoURL") if str(param.get("photoURL", "")).startswith("@")
+                                         else None)
+        if media is not None and media not in self.uploads:
+            return None, self._error(400, "invalidParameter.msgParam.invalid", "mediaId 不存在")
+        if key == "sampleFile" and param["fileType"] not in ("xlsx", "pdf", "zip", "rar", "doc", "docx"):
+            return None, self._error(400, "invalidParameter.msgParam.invalid", "fileType 不支持")
         return param, None
 
     def _batch_send(self, body: dict[str, Any], _request: web.Request) -> web.Response:
@@ -382,6 +393,10 @@ class FakeDingtalk:
             self.shown.append(Shown(user, "text", param["content"], via=via))
         elif key == "sampleMarkdown":
             self.shown.append(Shown(user, "markdown", f"{param['title']}\n{param['text']}", via=via))
+        elif key in ("sampleImageMsg", "sampleFile"):
+            media = param.get("mediaId") or param.get("photoURL")
+            self.shown.append(Shown(user, "image" if key == "sampleImageMsg" else "file",
+                                    param.get("fileName") or self.uploads.get(media, ("", "", b""))[1], via=via))
         else:
             self.shown.append(Shown(user, key, json.dumps(param, ensure_ascii=False), via=via))
 
@@ -501,12 +516,47 @@ class FakeDingtalk:
         return web.json_response({"errcode": 0, "errmsg": "ok"})
 
 
+    async def gettoken(self, request: web.Request) -> web.Response:
+        """Legacy oapi token: ``?appkey=&appsecret=`` → ``access_token`` (7200 s)."""
+        self.requests.append(Recorded("gettoken", {"appkey": request.query.get("appkey")}))
+        if request.query.get("appkey") != self.client_id or request.query.get("appsecret") != self.client_secret:
+            return web.json_response({"errcode": 40089, "errmsg": "不合法的corpid或corpsecret"})
+        token = f"dt-oapi-{next(self._n)}"
+        self._legacy_tokens[token] = self.clock()
+        return web.json_response({"errcode": 0, "errmsg": "ok", "access_token": token, "expires_in": TOKEN_TTL_S})
+
+    def _legacy_ok(self, request: web.Request) -> web.Response | None:
+        """The oapi host takes its own token here (reports conflict on whether a v1.0 token works: strict reading)."""
+        born = self._legacy_tokens.get(request.query.get("access_token", ""))
+        if born is None:
+            return web.json_response({"errcode": 40014, "errmsg": "不合法的access_token"})
+        if self.clock() - born >= TOKEN_TTL_S:
+            return web.json_response({"errcode": 42001, "errmsg": "access_token 已过期"})
+        return None
+
+    async def media_upload(self, request: web.Request) -> web.Response:
+        if (r := self._legacy_ok(request)) is not None:
+            return r
+        kind = request.query.get("type", "")
+        form = await request.post()
+        part = form.get("media")
+        if kind not in ("image", "voice", "video", "file") or part is None or not hasattr(part, "file"):
+            return web.json_response({"errcode": 40004, "errmsg": "不合法的媒体文件类型"})
+        content = part.file.read()
+        self.requests.append(Recorded("media/upload", {"type": kind, "filename": part.filename}))
+        if len(content) > 20 * 1024 * 1024:
+            return web.json_response({"errcode": 40006, "errmsg": "不合法的文件大小"})
+        media_id = f"@media{next(self._n)}"
+        self.uploads[media_id] = (kind, part.filename, content)
+        return web.json_response({"errcode": 0, "errmsg": "ok", "type": kind, "media_id": media_id,
+                                  "created_at": int(self.clock() * 1000)})
+
     async def getuserinfo(self, request: web.Request) -> web.Response:
         """Legacy oapi: token in the query, errcode in a 200."""
         body = await self._json(request)
         self.requests.append(Recorded("getuserinfo", body, request.query.get("access_token", "")))
-        if not self._token_ok(request.query.get("access_token", "")):
-            return web.json_response({"errcode": 40014, "errmsg": "不合法的access_token"})
+        if (r := self._legacy_ok(request)) is not None:
+            return r
         code = body.get("code") if isinstance(body, dict) else None
         if not code:
             return web.json_response({"errcode": 40035, "errmsg": "缺少参数 code"})

@@ -214,3 +214,24 @@ async def test_without_a_card_template_cards_go_as_markdown(dt_cfg: Any, clock: 
         assert "已记录" in fake.shown[-1].content  # no card to update: the new state is sent again
     finally:
         await ch.close()
+
+
+async def test_images_and_files_are_uploaded_once_and_sent(channel: DingtalkChannel, fake: FakeDingtalk,
+                                                           tmp_path: Any) -> None:
+    chart = tmp_path / "chart.png"
+    chart.write_bytes(b"\x89PNG\r\n\x1a\n" + bytes(200))
+    report = tmp_path / "周报.xlsx"
+    report.write_bytes(b"PK\x03\x04" + bytes(100))
+    image = outbox("u1", {"image": {"path": str(chart), "name": "chart.png"}}, key="img-1")
+    await channel.deliver(image)
+    await channel.deliver(image)  # a retry of the same row reuses the upload
+    await channel.deliver(outbox("u1", {"file": {"path": str(report), "name": "周报.xlsx"}}, key="file-1"))
+    assert [(s.kind, s.content) for s in fake.shown] == [("image", "chart.png"), ("image", "chart.png"),
+                                                         ("file", "周报.xlsx")]
+    assert [u[:2] for u in fake.uploads.values()] == [("image", "chart.png"), ("file", "周报.xlsx")]
+    assert fake.calls("gettoken")  # the oapi host got its own token
+    odd = tmp_path / "notes.txt"
+    odd.write_text("x")
+    with pytest.raises(Exception) as got:
+        await channel.deliver(outbox("u1", {"file": {"path": str(odd), "name": "notes.txt"}}, key="file-2"))
+    assert "xlsx" in str(got.value) and not getattr(got.value, "retryable", True)

@@ -15,6 +15,7 @@ configured card template, cards go as robot markdown without buttons.
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import json
 import logging
@@ -61,6 +62,7 @@ TEXT_MAX_BYTES = 12_000  # msgParam ≤ 15,000 bytes (groupMessages/send); room 
 WEBHOOK_HOSTS = {"oapi.dingtalk.com", "api.dingtalk.com"}
 WEBHOOK_MARGIN_MS = 60_000  # a webhook about to expire is not used
 MEDIA_KINDS = (EventKind.image, EventKind.voice, EventKind.file)
+FILE_TYPES = {"xlsx", "pdf", "zip", "rar", "doc", "docx"}
 
 
 @dataclass(frozen=True)
@@ -119,6 +121,7 @@ class DingtalkChannel(Channel):
         self.limiter = RateLimiter([(cfg.rate_per_second, 1.0)])
         self.media_dir = Path(cfg.media_dir)
         self.webhooks: dict[str, tuple[str, int]] = {}  # userId → (1:1 sessionWebhook, expires at ms)
+        self._uploaded: dict[str, str] = {}  # outbox key → media_id (a restart uploads again)
         api_host = urlsplit(cfg.api_base).hostname
         self._webhook_hosts = WEBHOOK_HOSTS | ({api_host} if api_host else set())
 
@@ -217,9 +220,10 @@ class DingtalkChannel(Channel):
                 return await self._send_card(msg, Card.from_dict(card))
             case TextBody(text=text):
                 return await self._send_text(msg.recipient, text.strip() or "（空消息）")
-            case ImageBody() | FileBody():
-                raise ChannelError("dingtalk: sending images and files is not supported by this channel",
-                                   retryable=False)
+            case ImageBody(image=f):
+                return await self._send_media(msg, "image", f.path, f.name)
+            case FileBody(file=f):
+                return await self._send_media(msg, "file", f.path, f.name)
         raise ChannelError("unknown outbox body", retryable=False)
 
     async def _send_text(self, recipient: str, text: str, *, markdown_title: str = "") -> Delivery:
@@ -253,6 +257,29 @@ class DingtalkChannel(Channel):
         if recipient in (data.get("flowControlledStaffIdList") or []):
             raise ChannelError("dingtalk: recipient flow-controlled", retryable=True, retry_after=60.0)
         return str(data.get("processQueryKey") or "") or None
+
+    async def _send_media(self, msg: OutboxMessage, kind: str, path_s: str, name: str) -> Delivery:
+        """A chart image or a file: uploaded once per outbox row (a retry reuses the media_id), then sent as
+        a robot message. Robot file messages take only xlsx/pdf/zip/rar/doc/docx."""
+        path = Path(path_s)
+        name = name or path.name
+        ext = Path(name).suffix.lower().lstrip(".")
+        if kind == "file" and ext not in FILE_TYPES:
+            raise ChannelError(f"dingtalk: robot file messages take {'/'.join(sorted(FILE_TYPES))}, not {ext or '?'}",
+                               retryable=False)
+        media_id = self._uploaded.get(msg.idempotency_key)
+        if media_id is None:
+            content = await asyncio.to_thread(path.read_bytes)
+            mime = ("image/png" if ext == "png" else "image/jpeg") if kind == "image" else "application/octet-stream"
+            media_id = await self.client.media_upload(kind, name, content, mime)
+            self._uploaded[msg.idempotency_key] = media_id
+        param = ({"photoURL": media_id} if kind == "image"
+                 else {"mediaId": media_id, "fileName": name, "fileType": ext})
+        data = await self.client.batch_send([msg.recipient], "sampleImageMsg" if kind == "image" else "sampleFile",
+                                            param)
+        if msg.recipient in (data.get("invalidStaffIdList") or []):
+            raise ChannelError(f"dingtalk: {msg.recipient} is not a valid recipient of this robot", retryable=False)
+        return Delivery(message_id=str(data.get("processQueryKey") or "") or None, refs={})
 
     def _params(self, card: Card) -> dict[str, str]:
         return render_card_params(card, today=self.clock.now().astimezone(self.tz).date())

@@ -4,6 +4,7 @@ The dingtalk-stream SDK's own HTTP calls are blocking ``requests`` (0.24.3: with
 coroutines, so every outbound call is ours:
 - the token (``/v1.0/oauth2/accessToken``, 7200 s) is cached until 5 minutes before it ends, by the
   injected clock, and fetched single-flight; a 401 (token revoked or expired early) refetches once;
+  the legacy ``oapi`` host (media upload, login-free codes) gets its own ``gettoken`` token the same way;
 - each API is paced to ``rate_per_second`` per app (DingTalk's standard edition allows 20 QPS per
   API per app and answers 403 ``QpsLimitForAppkeyAndApi`` above it);
 - errors map to ``DingtalkError(retryable=…)``: throttling and the monthly quota go back to the outbox
@@ -92,6 +93,21 @@ def error_for(status: int, body: bytes) -> DingtalkError:
                          retry_after=2.0 if status >= 500 else None)
 
 
+def _legacy_answer(status: int, raw: bytes) -> dict[str, Any]:
+    """An ``oapi`` answer: the data, or DingtalkError for an HTTP error or a non-zero ``errcode``."""
+    if status >= 400:
+        raise error_for(status, raw)
+    try:
+        data = json.loads(raw)
+    except ValueError:
+        raise DingtalkError(None, "answer is not JSON", retryable=True) from None
+    if not isinstance(data, dict):
+        raise DingtalkError(None, "answer is not a JSON object", retryable=True)
+    if data.get("errcode"):
+        raise error_for(200, raw)
+    return data
+
+
 class Pacer:
     """At most ``rate`` calls per second per API path: a caller waits for its slot (never more than 1 s)."""
 
@@ -129,6 +145,8 @@ class DingtalkClient:
         self._token: str | None = None
         self._expires: datetime | None = None
         self._lock = asyncio.Lock()
+        self._legacy: str | None = None  # the oapi host's own token (gettoken): reports conflict on whether
+        self._legacy_expires: datetime | None = None  # the v1.0 token works there, so it gets its own
         self.pacer = Pacer(rate_per_second)
         self.token_fetches = 0
 
@@ -163,6 +181,31 @@ class DingtalkClient:
             expire_in = float(data.get("expireIn") or 7200)  # a re-request inside the window may return less
             life = expire_in - TOKEN_MARGIN_S if expire_in > 2 * TOKEN_MARGIN_S else expire_in / 2
             self._token, self._expires = token, self.clock.now() + timedelta(seconds=life)
+            return token
+
+    async def legacy_token(self, rejected: str | None = None) -> str:
+        """The token for the legacy ``oapi`` host (``/gettoken``, 7200 s), cached like the v1.0 one."""
+        now = self.clock.now()
+        if self._legacy and self._legacy != rejected and self._legacy_expires and now < self._legacy_expires:
+            return self._legacy
+        async with self._lock:
+            now = self.clock.now()
+            if self._legacy and self._legacy != rejected and self._legacy_expires and now < self._legacy_expires:
+                return self._legacy
+            try:
+                async with self.session.get(self.oapi_base + "/gettoken",
+                                            params={"appkey": self.client_id, "appsecret": self._secret}) as resp:
+                    raw, status = await resp.read(), resp.status
+            except (aiohttp.ClientError, TimeoutError) as exc:
+                raise DingtalkError(None, f"{type(exc).__name__}", retryable=True) from None
+            data = _legacy_answer(status, raw)
+            token = data.get("access_token")
+            if not isinstance(token, str) or not token:
+                raise DingtalkError(None, "gettoken answered without access_token", retryable=True)
+            self.token_fetches += 1
+            expire_in = float(data.get("expires_in") or 7200)
+            life = expire_in - TOKEN_MARGIN_S if expire_in > 2 * TOKEN_MARGIN_S else expire_in / 2
+            self._legacy, self._legacy_expires = token, now + timedelta(seconds=life)
             return token
 
     def _valid(self, rejected: str | None) -> str | None:
@@ -210,34 +253,40 @@ class DingtalkClient:
                     raise
         raise AssertionError("unreachable")
 
-    async def legacy_call(self, path: str, body: Any) -> dict[str, Any]:
-        """A call to the legacy ``oapi`` host: the token in ``?access_token=`` and ``errcode`` in a 200;
-        40014/42001 (token invalid or expired early) refetch it once."""
+    async def legacy_call(self, path: str, body: Any = None, *, params: dict[str, str] | None = None,
+                          form: Callable[[], aiohttp.FormData] | None = None) -> dict[str, Any]:
+        """A call to the legacy ``oapi`` host: its own token in ``?access_token=``, ``errcode`` in a 200;
+        40014/42001 (token invalid or expired early) refetch it once. ``form`` makes a multipart body."""
         await self.pacer.slot(path)
-        token = await self.token()
+        token = await self.legacy_token()
         for attempt in (1, 2):
             try:
-                async with self.session.post(self.oapi_base + path, params={"access_token": token},
-                                             json=body) as resp:
+                async with self.session.post(self.oapi_base + path, params={**(params or {}), "access_token": token},
+                                             json=None if form else body, data=form() if form else None) as resp:
                     raw, status = await resp.read(), resp.status
             except (aiohttp.ClientError, TimeoutError) as exc:
                 raise DingtalkError(None, f"{type(exc).__name__}", retryable=True) from None
-            err = error_for(status, raw) if status >= 400 else None
-            if err is None:
-                try:
-                    data = json.loads(raw)
-                except ValueError:
-                    raise DingtalkError(None, "answer is not JSON", retryable=True) from None
-                if not isinstance(data, dict):
-                    raise DingtalkError(None, "answer is not a JSON object", retryable=True)
-                if not data.get("errcode"):
-                    return data
-                err = error_for(200, raw)
-            if err.code in LEGACY_TOKEN_ERRORS and attempt == 1:
-                token = await self.token(rejected=token)
-                continue
-            raise err
+            try:
+                return _legacy_answer(status, raw)
+            except DingtalkError as exc:
+                if exc.code in LEGACY_TOKEN_ERRORS and attempt == 1:
+                    token = await self.legacy_token(rejected=token)
+                    continue
+                raise
         raise AssertionError("unreachable")
+
+    async def media_upload(self, kind: str, filename: str, content: bytes, mime: str) -> str:
+        """Upload an image or file for a robot message (``oapi /media/upload``); returns the media_id."""
+        def form() -> aiohttp.FormData:
+            f = aiohttp.FormData(quote_fields=False)  # the name is shown to people: UTF-8 as is
+            f.add_field("media", content, filename=filename, content_type=mime)
+            return f
+
+        data = await self.legacy_call("/media/upload", params={"type": kind}, form=form)
+        media_id = data.get("media_id")
+        if not isinstance(media_id, str) or not media_id:
+            raise DingtalkError(None, "media/upload answered without media_id", retryable=True)
+        return media_id
 
     async def open_connection(self, subscriptions: list[dict[str, str]], ua: str) -> tuple[str, str]:
         """Register a Stream connection: (endpoint, single-use ticket valid 90 s). No access token needed."""

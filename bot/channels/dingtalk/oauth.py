@@ -1,9 +1,9 @@
 """Who opened this page inside DingTalk? (the store QR flow): the H5 micro-app login-free code → userId.
 
 The page asks the DingTalk client for a code (``dd.runtime.permission.requestAuthCode({corpId})``); the
-server exchanges it with the app's own token at ``topapi/v2/user/getuserinfo`` (the legacy ``oapi`` host,
-which takes the v1.0 access token in ``?access_token=``). A code is single use and lives 5 minutes, so it
-is exchanged at once and never stored.
+server exchanges it at ``topapi/v2/user/getuserinfo`` on the legacy ``oapi`` host, with that host's own
+``gettoken`` token in ``?access_token=``. A code is single use and lives 5 minutes, so it is exchanged at
+once and never stored.
 """
 
 from __future__ import annotations
