@@ -132,7 +132,7 @@ _CUE_PATTERNS: dict[str, str] = {
         r"|(?<![A-Za-z])(?i:calls?)(?![A-Za-z])"
     ),
     "message": (
-        r"微信|短信|邮件|(?i:e-?mail)|(?<![A-Za-z])(?i:wechat(?:ed)?)(?![A-Za-z])|邮箱|钉钉|飞书|企微|留言|发了?消息|私信|(?<![A-Za-z])QQ(?![A-Za-z])"
+        r"微信|短信|邮件|(?i:e-?mail(?:ed)?)|(?<![A-Za-z])(?i:send|sent)(?![A-Za-z])|(?<![A-Za-z])(?i:wechat(?:ed)?)(?![A-Za-z])|邮箱|钉钉|飞书|企微|留言|发了?消息|私信|(?<![A-Za-z])QQ(?![A-Za-z])"
         rf"|发了{_W}{{0,8}}?(?:资料|文件|图片|照片|链接|截图|介绍|图|方案|PPT|文档|视频|样册|彩页|说明书|手册|问候|祝福|通知|清单)"
     ),
 }
@@ -147,7 +147,7 @@ CUE_FIRST_CHARS: dict[str, str] = {
     "objection": "cC嫌太偏贵有比压砍杀异不投抱担顾疑质犹竞别同对其友隔接没货往降让再能要想希给可价单总费运交工到周供另必达pP",
     "visit": "拜走到登上巡吃饭喝见碰当面参陪来接去过跑培备转逛坐待呆带vVmMoOkK从验送亲签",
     "call": "电来致通打开视语腾线远在回zZcCpP",
-    "message": "微短邮eEwW钉飞企留发私Q",
+    "message": "微短邮eEwWsS钉飞企留发私Q",
     "weak_visit": "聊谈沟交对回开碰",
 }
 
@@ -187,7 +187,7 @@ _PLAN_HEADER = re.compile(r"^\s*(?:下周|明天|明日|今日|今天|本周|这
 PLANNED, DONE = "planned", "done"
 _STEP_AHEAD = re.compile(r"回|去|来|给|发|打|再|要|会|能|约")
 # Arranging words: what they plan is the meeting, not the call or message that arranged it.
-_ARRANGED = re.compile(r"约好了|约了|改到|改成|改期|推迟|延期")
+_ARRANGED = re.compile(r"约好|约了|改到|改成|改期|推迟|延期")
 
 
 def arranged_through(text: str, clause: Clause) -> bool:

@@ -39,6 +39,9 @@ _TITLE_BLOCK = {
 _OLDYOUNG_BLOCK = re.compile(r"[序时区型组家年人客板子品票车米面样式姐妹]")
 _WEEK_BEFORE = re.compile(r"[这下上本每两一几当同个]$")
 _NOT_NAMES = frozenset(
+    # everyday English words that open a sentence (Yesterday下午去…, Had a call with…, Quick call with…)
+    "Yesterday Today Tomorrow Tonight Weekend Weekday Morning Afternoon Evening Night Had Have Has Was Were Just "
+    "Quick Next Last Still Also Again Visited Called Met Meet Visit Talked Spoke Went Got Good Great Nice Done "
     "Demo Quote Quotation Email Mail Hello Thanks Thank Okay The This That These They There Then Sent Send "
     "Revise Revised Reply Call Meeting Please Sorry Monday Tuesday Wednesday Thursday Friday Saturday Sunday "
     "January February March April May June July August September October November December Wechat Excel "

@@ -180,6 +180,9 @@ def analyse(text: str, now: datetime, directory: Directory) -> Understanding:
     for i, c in enumerate(cues):
         if not done_at[i] and c.type in ("call", "message") and arranged_through(norm, clauses[clause_index(c.start)]):
             done_at[i] = True  # 电话约好了时间, 打电话来改到大后天: the call that arranged it happened
+        elif not done_at[i] and c.type in ("call", "message") and _SPOKE_AFTER.match(norm, c.end) \
+                and not _planned_before(norm, clauses[clause_index(c.start)].start, c.start, dates):
+            done_at[i] = True  # 微信问能不能大后天来装机, 打电话约我周三去: the call or message is what happened
     _drop_background(norm, cues, done_at, dates, clause_index)
     action, strong, n_types = decide(cues, done_at)
 
@@ -284,6 +287,18 @@ def _schedule(
     return (min(touches) if touches else None), expected, promised
 
 
+# A call or message followed by what was said in it (打电话说, 微信问, 电话里要, 打电话约我)
+_SPOKE_AFTER = re.compile(r"(?:过来|来|里|中|上)?(?:跟我|给我|和我)?(?:说|问|讲|通知|告诉|反映|提到|约我|约了|要|催)")
+
+
+def _planned_before(text: str, start: int, end: int, dates: list[DateMention]) -> bool:
+    """A planning word or a future date before ``end`` in its clause (明天打电话问问进度)."""
+    if _STRONG_PLAN_BEFORE.search(text, start, end):
+        return True
+    return any(start <= d.start < end and d.future for d in dates)
+
+
+_STRONG_PLAN_BEFORE = re.compile(r"准备|打算|计划|要|会|再|争取|回头|待会|稍后|晚点")
 _TODAY_MARK = re.compile(r"今天|今早|今儿|刚(?!才说)|刚才|上午|下午|晚上")
 
 
