@@ -107,11 +107,16 @@ _FOR_US = re.compile(r"^[^,，。!！?？;；\n]{0,12}?(?:给|回|答复|告诉|
 _SEGMENT_START = re.compile(r"[,，。!！?？;；\n][^,，。!！?？;；\n]*$")
 # "我答应了, 下周五前一定发货": a bare promise whose content is the next clause.
 _BARE_PROMISE = re.compile(r"^(?:我|咱|我们|咱们)?(?:这边)?(?:也|就|当场|当时|马上|都)?(?:答应|承诺|保证|说好|拍胸脯|打包票)(?:了|他|她|他们|对方|客户|下来)*$")
-_REQUEST = re.compile(r"要|希望|想|必须|需要|让我|让咱|催|务必|得|最晚|最迟|等着|(?<![A-Za-z])(?i:wants?|needs?|asked)(?![A-Za-z])")
+_REQUEST = re.compile(r"要|希望|想|必须|需要|让我|让咱|催|务必|得|最晚|最迟|等着|能不能|能否|(?<![A-Za-z])(?i:wants?|needs?|asked)(?![A-Za-z])")
 # Our delivery, installation or go-live (a promised or expected day, not a contact) and going there anyway.
-_DELIVERY = re.compile(r"发货|到货|交货|送到|装好|装完|安装完|完工|上线|交付|排产|到位|布线|供货|备货|出货|(?i:deliver)")
+_DELIVERY = re.compile(r"交期|发货|到货|交货|送到|装好|装完|安装完|完工|上线|交付|排产|到位|布线|供货|备货|出货|(?i:deliver)")
 _DONE_OR_FIRST = re.compile(r"了(?!解)|已|先")
-_REMOTE_DELIVERY = re.compile(r"发货|到货|交货|完工|上线|交付|排产|到位|布线|供货|备货|出货|(?i:deliver)")
+_ASKED = re.compile(r"(?:能不能|能否|可不可以|可否|是否|会不会|行不行)$")
+_CLOSES_AFTER = re.compile(r"\s?(?:投标|报名|报价)?(?:截止|截标)")
+_DECISION_AFTER = re.compile(
+    r"[^,，。;；!！?？]{0,4}?(?:定|决定|拍板|确定|给结果|出结果|给答复|答复|回复|给(?:个)?(?:准信|回话)|(?i:decide|decision))"
+)
+_REMOTE_DELIVERY = re.compile(r"交期|发货|到货|交货|完工|上线|交付|排产|到位|布线|供货|备货|出货|(?i:deliver)")
 _GO_THERE = re.compile(r"去|过去|上门|拜访|见面|找")
 _EN_BEFORE = re.compile(r"(?<![A-Za-z])(?i:before|by)\s*$")
 # A touch called off and moved: 本来/原定…改到, 取消了…改到, 没去成…约了
@@ -281,7 +286,11 @@ def _schedule(
             continue
         if clause.speaker_us or _US_SUBJECT.match(body):
             continue
-        if _REQUEST.search(body) and (deadline or delivery or _STRONG_REQUEST.search(body)):
+        # their decision by a day (周五前定供应商) or a tender closing on it (3月25号投标截止)
+        decision = (deadline and _DECISION_AFTER.match(text, d.end)) or _CLOSES_AFTER.match(text, d.end)
+        # 问我们能不能 | 保证…前到货: the promise word opens a clause of its own, the asking is in the one before
+        asked = ci > 0 and _ASKED.search(text, clauses[ci - 1].start, clauses[ci - 1].end) is not None
+        if decision or asked or (_REQUEST.search(body) and (deadline or delivery or _STRONG_REQUEST.search(body))):
             if expected is None:
                 expected = d.value
     return (min(touches) if touches else None), expected, promised
@@ -332,8 +341,8 @@ def _our_promise(text: str, start: int, end: int) -> bool:
     for m in _PROMISE.finditer(text, start, end):
         seg = _SEGMENT_START.search(text, 0, m.start())
         prefix = text[seg.start() + 1 if seg else 0 : m.start()]
-        if _FOR_US.match(text, m.end()):
-            continue
+        if _FOR_US.match(text, m.end()) or _ASKED.search(prefix):
+            continue  # 问我们能不能保证…: they ask for it; we have not promised
         if _PROMISE_TO.search(prefix) or not _THEIR_PROMISE.search(prefix):
             return True
     return False

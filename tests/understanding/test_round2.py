@@ -342,10 +342,11 @@ def test_a_unit_price_is_no_record_amount(tag: Tagger) -> None:
 @pytest.mark.parametrize(("name", "floors"), [
     # measured after issue 11's round-2 rules (fresh-c was written before them; baselines in its README)
     ("tagging-fresh.jsonl", {"action_type": 0.95, "customer_id": 1.0, "next_touch": 0.95, "budget": 0.98,
-                             "promised_date": 0.9, "quote_amount": 0.93, "payment_amount": 0.95,
+                             "expected_date": 0.95, "promised_date": 0.9, "quote_amount": 0.93, "payment_amount": 0.95,
                              "contract_amount": 1.0}),
     ("tagging-fresh-b.jsonl", {"action_type": 0.96, "customer_id": 1.0, "next_touch": 0.95, "budget": 0.98,
-                               "promised_date": 1.0, "quote_amount": 1.0, "payment_amount": 1.0}),
+                               "expected_date": 0.94, "promised_date": 1.0, "quote_amount": 1.0,
+                               "payment_amount": 1.0}),
     ("tagging-fresh-c.jsonl", {"action_type": 0.97, "customer_id": 1.0, "next_touch": 0.98, "budget": 0.95,
                                "expected_date": 1.0, "promised_date": 1.0, "quote_amount": 0.91,
                                "payment_amount": 1.0, "contract_amount": 1.0}),
@@ -391,3 +392,15 @@ def test_a_known_brand_in_another_business_is_not_that_customer(tag: Tagger, tex
 ])
 def test_an_english_word_opening_the_message_is_no_contact(tag: Tagger, text: str, contact: str) -> None:
     assert tag(text, WED_).contact == contact
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ("佳禾优选 报价已发 采购说下周一前给结果", "2026-11-30"),  # their decision by a day
+    ("楚天物业做了门禁的demo，刘总说下周二前decide", "2026-12-01"),
+    ("蜀通的李总说合同的事下周二之前给我们答复", "2026-12-01"),
+    ("蜀通 邮件发来了招标文件，12月25号投标截止", "2026-12-25"),  # a tender closing on a day
+    ("金泰汽配 陈总打电话来，说模具的交期要提前到12月3号", "2026-12-03"),
+    ("恒远化工李姐微信问我们能不能保证12月10号前到货", "2026-12-10"),
+])
+def test_the_customers_own_deadlines_are_expected_dates(tag: Tagger, text: str, expected: str) -> None:
+    assert str(tag(text, WED_).expected_date) == expected
