@@ -8,7 +8,7 @@ settings (rules, times, calendar). Adding a capability = its module under ``hand
 from __future__ import annotations
 
 from bot.config import Config, parse_hhmm
-from handlers import capture, coming, daily_rhythm, timeline
+from handlers import capture, coming, daily_rhythm, leads, timeline
 from handlers.context import Settings
 from handlers.daily_rhythm import Times
 from handlers.rhythm import Rules
@@ -39,6 +39,15 @@ def times_from(cfg: Config) -> Times:
     )
 
 
+def lead_rules_from(cfg: Config) -> leads.AssignmentRules:
+    a = cfg.leads.assignment
+    return leads.AssignmentRules(
+        regions={k: tuple(v) for k, v in a.regions.items()}, nearest_slack_km=a.nearest_slack_km,
+        max_distance_km=a.max_distance_km, rep_tags={k: tuple(v) for k, v in a.rep_tags.items()},
+        open_stage=a.open_stage, first_contact_hours=cfg.rules.first_contact_hours,
+    )
+
+
 def workdays_from(cfg: Config) -> Workdays:
     return Workdays(cfg.schedule.extra_holidays, cfg.schedule.extra_workdays)
 
@@ -54,6 +63,7 @@ def capabilities(cfg: Config, workdays: Workdays) -> list[Capability]:
         capture.capability,
         daily_rhythm.capability(rules_from(cfg), times_from(cfg), workdays),
         timeline.capability,
+        leads.capability(lead_rules_from(cfg)),
         coming.capability,
     ]
 

@@ -60,11 +60,34 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
+    """The demo org, then two leads assigned by the rules (their cards wait in the outbox for `serve`)."""
+    from datetime import timedelta
+
+    from bot.capabilities import lead_rules_from
+    from bot.demo.leads import seed_demo_leads
     from bot.demo.seed import seed_demo
+    from bot.service import Service
+    from handlers.clock import FixedClock
 
     cfg = _config(args)
     now = datetime.now(UTC)
-    print(asyncio.run(_with_db(cfg, lambda s: seed_demo(s, now, cfg.org.tz))))
+
+    async def go() -> str:
+        service = Service(cfg, scheduler=False)
+        try:
+            await service.db.migrate()
+            async with service.db.write() as s:
+                said = await seed_demo(s, now, cfg.org.tz)
+                if said.startswith("seeded"):  # leads arrived 20 minutes ago: the 2 h clock is running
+                    arrived = FixedClock(now - timedelta(minutes=20))
+                    n = await seed_demo_leads(s, lambda key, session: service.context(key, session, arrived),
+                                              lead_rules_from(cfg))
+                    said += f", {n} leads"
+                return said
+        finally:
+            await service.db.close()
+
+    print(asyncio.run(go()))
     return 0
 
 
@@ -89,6 +112,30 @@ def cmd_import_customers(args: argparse.Namespace) -> int:
 
 def cmd_import_people(args: argparse.Namespace) -> int:
     return _import(args, "people")
+
+
+def cmd_import_leads(args: argparse.Namespace) -> int:
+    """Every row is validated first (a bad one names its line and nothing is stored); then each lead is
+    matched or created, assigned and carded like a POSTed one. Cards wait in the outbox for `serve`."""
+    from bot.capabilities import lead_rules_from
+    from bot.leads import import_leads, read_leads_csv
+    from bot.service import Service
+
+    cfg = _config(args)
+    leads = read_leads_csv(args.csv)
+
+    async def go() -> str:
+        service = Service(cfg, scheduler=False)
+        try:
+            await service.db.migrate()
+            async with service.db.write() as s:
+                new, known = await import_leads(s, service.context, lead_rules_from(cfg), leads, args.source)
+            return f"leads: {new} new, {known} already imported"
+        finally:
+            await service.db.close()
+
+    print(asyncio.run(go()))
+    return 0
 
 
 def cmd_tag(args: argparse.Namespace) -> int:
@@ -185,6 +232,11 @@ def parser() -> argparse.ArgumentParser:
     s = sub.add_parser("import-people", help="import people from CSV (name,role,supervisor,region, then one user-id column per platform)")
     s.add_argument("csv")
     s.set_defaults(fn=cmd_import_people)
+    s = sub.add_parser("import-leads", help="import leads from CSV (lead_id,company,contact,phone,region,lat,lng,tags,note); "
+                       "matched or created, assigned and carded; a lead_id seen before is skipped")
+    s.add_argument("csv")
+    s.add_argument("--source", default="csv", help="the source name the lead ids belong to (default csv)")
+    s.set_defaults(fn=cmd_import_leads)
     s = sub.add_parser("tag", help="tag messages from stdin (JSON lines or text) against a customer CSV")
     s.add_argument("--customers", required=True)
     s.add_argument("--now", help="ISO time for lines without their own 'now'")

@@ -282,6 +282,40 @@ class SecurityConfig(Section):
         return _secret(self.token_secret_env)
 
 
+class LeadSourceConfig(Section):
+    """One system that may POST leads; its bearer token lives in the named environment variable."""
+
+    token_env: str = Field(pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")
+
+    @property
+    def token(self) -> str | None:
+        return _secret(self.token_env)
+
+
+class LeadAssignmentConfig(Section):
+    """Who gets a new lead: region → reps, else the nearest reps; then tags; then the lowest open load."""
+
+    regions: dict[str, tuple[str, ...]] = {}  # region code (or name) → names of the reps who own it
+    nearest_slack_km: float = Field(20.0, ge=0)  # reps this much farther than the nearest still count as near
+    max_distance_km: float = Field(300.0, gt=0)  # a lead farther than this from every rep is near nobody
+    rep_tags: dict[str, tuple[str, ...]] = {}  # rep name → tags (product line, industry, campus)
+    open_stage: str = "初步接触"  # a rep's load = owned customers in this stage
+
+
+class LeadsConfig(Section):
+    max_body_bytes: int = Field(65536, ge=1024, le=1_048_576)  # POST /api/leads bodies above this get 413
+    sources: dict[str, LeadSourceConfig] = {}  # source name → its token variable
+    assignment: LeadAssignmentConfig = LeadAssignmentConfig()
+
+    @field_validator("sources")
+    @classmethod
+    def _names(cls, v: dict[str, LeadSourceConfig]) -> dict[str, LeadSourceConfig]:
+        for name in v:
+            if not re.fullmatch(r"[a-z0-9_-]{1,32}", name) or name in ("chat", "csv"):
+                raise ValueError(f"source name {name!r}: 1–32 of a-z 0-9 _ -, and not chat/csv (built in)")
+        return v
+
+
 class LoggingConfig(Section):
     level: str = Field("INFO", pattern=r"^(DEBUG|INFO|WARNING|ERROR)$")
     json_lines: bool = Field(True, alias="json")
@@ -316,6 +350,7 @@ class Config(BaseSettings):
     asr: ASRConfig = ASRConfig()
     evidence: EvidenceConfig = EvidenceConfig()
     security: SecurityConfig = SecurityConfig()
+    leads: LeadsConfig = LeadsConfig()
     logging: LoggingConfig = LoggingConfig()
 
 

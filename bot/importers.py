@@ -12,7 +12,8 @@ from sqlmodel import col
 
 from storage.models import Customer, Identity, Person, Role
 
-PEOPLE_COLUMNS = ("name", "role", "supervisor", "region", "wecom_userid", "feishu_open_id", "dingtalk_userid")
+PEOPLE_COLUMNS = ("name", "role", "supervisor", "region", "wecom_userid", "feishu_open_id", "dingtalk_userid",
+                  "lat", "lng")
 PLATFORM_COLUMNS = {"wecom_userid": "wecom", "feishu_open_id": "feishu", "dingtalk_userid": "dingtalk"}
 
 
@@ -68,7 +69,8 @@ async def import_customers(session: AsyncSession, path: str | Path, owner_ids: l
 
 
 async def import_people(session: AsyncSession, path: str | Path) -> ImportResult:
-    """Columns name,role[,supervisor,region,wecom_userid,feishu_open_id,dingtalk_userid]; keyed by name."""
+    """Columns name,role[,supervisor,region,wecom_userid,feishu_open_id,dingtalk_userid,lat,lng]; keyed by name.
+    lat,lng: the rep's home position (nearest-rep lead assignment)."""
     result = ImportResult()
     rows = _rows(path, ("name", "role"))
     by_name: dict[str, Person] = {p.name: p for p in (await session.execute(select(Person))).scalars()}
@@ -86,6 +88,13 @@ async def import_people(session: AsyncSession, path: str | Path) -> ImportResult
         else:
             result.updated += 1
         p.role, p.region = role, row.get("region") or p.region
+        lat, lng = _float(row.get("lat", ""), where), _float(row.get("lng", ""), where)
+        if (lat is None) != (lng is None):
+            raise ImportError_(f"{where}: lat and lng come together")
+        if lat is not None and lng is not None:  # a rep's home position, for nearest-rep lead assignment
+            if not (-90 <= lat <= 90 and -180 <= lng <= 180):
+                raise ImportError_(f"{where}: lat/lng out of range")
+            p.home_lat, p.home_lng = lat, lng
         session.add(p)
     await session.flush()
     for line, row in rows:

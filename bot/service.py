@@ -15,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
 from bot.admin import AdminApi
-from bot.capabilities import router_from, settings_from, workdays_from
+from bot.capabilities import lead_rules_from, router_from, settings_from, workdays_from
 from bot.channels import enabled_specs
 from bot.channels.base import Channel, ChannelDeps
 from bot.config import Config
@@ -23,6 +23,7 @@ from bot.enrich import LLMUnderstanding
 from bot.evidence_files import EvidenceFiles
 from bot.guard import WebGuard, is_loopback
 from bot.inbox import Inbox
+from bot.leads import LeadsApi
 from bot.sender import Sender
 from bot.speech import Transcriber
 from handlers.clock import Clock, SystemClock
@@ -84,6 +85,7 @@ class Service:
         self.arm_scheduler = cfg.schedule.enabled and (
             scheduler if scheduler is not None else isinstance(self.clock, SystemClock))
         self.admin = AdminApi(cfg, self.guard, self.jobs, self.scheduler, self.clock, self.sender.wake)
+        self.leads = LeadsApi(cfg, self.db, self.context, lead_rules_from(cfg), self.sender.wake)
         self.started = False
 
     def context(self, key_prefix: str, session: AsyncSession, clock: Clock | None = None,
@@ -124,6 +126,7 @@ class Service:
             web.get("/healthz", self.healthz),
             web.get("/readyz", self.readyz),
             *self.admin.routes(),
+            *self.leads.routes(),
         ])
         for ch in self.channels.values():
             app.add_routes(ch.routes())

@@ -39,10 +39,11 @@ async def scan(ctx: Context, rules: Rules, calendar: Calendar) -> int:
     stale_before = now - timedelta(hours=rules.stale_lead_hours)
     first_before = now - timedelta(hours=rules.first_contact_hours)
     new_after = now - timedelta(days=rules.first_contact_window_days)
-    q = customers_with_latest().where(col(Customer.owner_id).is_not(None), col(Customer.block_reason).is_(None))
+    q = customers_with_latest().add_columns(col(Customer.assigned_at)).where(
+        col(Customer.owner_id).is_not(None), col(Customer.block_reason).is_(None))
     sent = 0
     chains: dict[int, list[Person]] = {}
-    for cid, name, aliases, owner_id, stage, created, last_at, _blocked, rec_id, next_touch, _t in (
+    for cid, name, aliases, owner_id, stage, created, last_at, _blocked, rec_id, next_touch, _t, assigned in (
         await ctx.session.execute(q)
     ).all():
         label = short_name(name, aliases)
@@ -51,14 +52,18 @@ async def scan(ctx: Context, rules: Rules, calendar: Calendar) -> int:
         chain = chains[owner_id]
         sup = chain[:1]
         if last_at is None:
-            if new_after <= created <= first_before:
-                hours = int((now - created).total_seconds() // 3600)
-                if now - created >= timedelta(hours=rules.first_contact_director_hours):
-                    sent += await _warn(ctx, "first_contact", cid, cid, "red", chain[1:2] or sup, label, owner_id,
-                                        hours=hours, facts=[Fact("录入时间", _local(ctx, created))])
+            # the clock starts when the owner was given the lead (a re-assignment restarts it), else at entry
+            start = assigned or created
+            episode = f"{cid}@a{assigned.isoformat()}" if assigned else cid
+            fact = Fact("分配时间", _local(ctx, assigned)) if assigned else Fact("录入时间", _local(ctx, created))
+            if new_after <= start <= first_before:
+                hours = int((now - start).total_seconds() // 3600)
+                if now - start >= timedelta(hours=rules.first_contact_director_hours):
+                    sent += await _warn(ctx, "first_contact", cid, episode, "red", chain[1:2] or sup, label,
+                                        owner_id, hours=hours, facts=[fact])
                 else:
-                    sent += await _warn(ctx, "first_contact", cid, cid, "yellow", sup, label, owner_id,
-                                        hours=rules.first_contact_hours, facts=[Fact("录入时间", _local(ctx, created))])
+                    sent += await _warn(ctx, "first_contact", cid, episode, "yellow", sup, label, owner_id,
+                                        hours=rules.first_contact_hours, facts=[fact])
             continue
         stale_red_to: set[int | None] = set()
         if last_at < stale_before and stage not in rules.closed_stages:

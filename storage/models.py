@@ -50,6 +50,9 @@ class Person(SQLModel, table=True):
     supervisor_id: int | None = Field(default=None, foreign_key="person.id", index=True)
     region: str | None = None
     active: bool = True
+    # where a rep starts their day: lead assignment picks the nearest rep to a lead's coordinates
+    home_lat: float | None = None
+    home_lng: float | None = None
     created_at: datetime = _created()
 
 
@@ -80,6 +83,8 @@ class Customer(SQLModel, table=True):
     block_note: str | None = None
     blocked_by: int | None = None
     blocked_at: datetime | None = _ts()
+    # when the current owner was given it as a lead: the first-contact clock (2 h ladder) starts here
+    assigned_at: datetime | None = _ts()
 
 
 class Contact(SQLModel, table=True):
@@ -290,6 +295,41 @@ class WarningRecord(SQLModel, table=True):
     status: WarningStatus = WarningStatus.open
     created_at: datetime = _created()
     cleared_at: datetime | None = _ts()
+
+
+class LeadStatus(StrEnum):
+    assigned = "assigned"  # a rep has it and has not answered the card yet
+    accepted = "accepted"
+    unassigned = "unassigned"  # no rep fits (or everyone handed it back): the supervisor must choose
+
+
+class Lead(SQLModel, table=True):
+    """One lead as it arrived (HTTP, CSV or chat); ``(source, source_lead_id)`` makes a repeat a no-op."""
+
+    __table_args__ = (UniqueConstraint("source", "source_lead_id"),)
+    id: int | None = Field(default=None, primary_key=True)
+    source: str
+    source_lead_id: str
+    customer_id: str | None = Field(default=None, foreign_key="customer.id", index=True)
+    matched: bool = False  # an existing customer (by name, alias or phone), not a new one
+    company: str
+    contact: str | None = None
+    phone: str | None = None
+    region: str | None = None
+    lat: float | None = None
+    lng: float | None = None
+    tags: list[str] = _json(list)
+    note: str = ""
+    status: LeadStatus = LeadStatus.unassigned
+    owner_id: int | None = Field(default=None, foreign_key="person.id", index=True)
+    assigned_at: datetime | None = _ts()
+    assigned_by: int | None = None  # a supervisor's re-assignment; None: the rules
+    accepted_at: datetime | None = _ts()
+    returned: list[dict[str, Any]] = _json(list)  # [{"by": person id, "reason": …, "note": …, "at": iso}]
+    created_by: int | None = None  # the supervisor who typed it in chat
+    rep_card_id: str | None = None
+    supervisor_cards: dict[str, str] = _json(dict)  # supervisor's person id → their re-assign card
+    created_at: datetime = _created()
 
 
 class LocalChatMessage(SQLModel, table=True):

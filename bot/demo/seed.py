@@ -33,6 +33,9 @@ ORG = [
     ("冯雪", Role.store_staff, "吴静", "长沙旗舰店"),
     ("何洋", Role.store_staff, "吴静", "长沙旗舰店"),
 ]
+# where each rep starts the day (their city): nearest-rep lead assignment measures from here
+HOMES = {"张伟": (31.4912, 120.3119), "李娜": (31.9802, 120.8943), "陈磊": (31.2990, 120.5853),
+         "赵敏": (29.8683, 121.5440), "孙浩": (30.2741, 120.1551), "周婷": (28.2282, 112.9388)}
 CONTACTS = [("张总", "总经理"), ("李经理", "采购经理"), ("王工", "工程师"), ("刘主任", "设备科主任"), ("陈总监", "采购总监")]
 NEEDS = ["产线改造", "新国标适配", "API对接", "账期", "交期", "售后响应", "数据看板", "节能降耗"]
 TEMPLATES: list[tuple[ActionType, str]] = [
@@ -52,7 +55,9 @@ async def seed_demo(session: AsyncSession, now: datetime, tz: ZoneInfo, seed: in
     rng = random.Random(seed)
     people: dict[str, Person] = {}
     for name, role, boss, region in ORG:
-        p = Person(name=name, role=role, region=region, supervisor_id=people[boss].id if boss else None)
+        home = HOMES.get(name)
+        p = Person(name=name, role=role, region=region, supervisor_id=people[boss].id if boss else None,
+                   home_lat=home[0] if home else None, home_lng=home[1] if home else None)
         session.add(p)
         await session.flush()
         people[name] = p
