@@ -34,6 +34,7 @@ from cards.lead import (
     return_label,
 )
 from handlers.context import Context, NoRoute
+from handlers.domain import RecordConfirmed
 from handlers.event import Event
 from handlers.people import STALE, refusal, supervisor_chain
 from handlers.rhythm import direct_supervisor, in_chain
@@ -261,6 +262,7 @@ async def _assign(ctx: Context, rules: AssignmentRules, lead: Lead, customer: Cu
     lead.assigned_at = now if owner else None
     lead.assigned_by = by
     lead.accepted_at = None
+    lead.first_contact_at = None
     fresh = customer.last_action_at is None  # never touched: the first-contact ladder applies
     if owner is not None and (customer.owner_id != owner.id or fresh):
         customer.owner_id = owner.id
@@ -530,6 +532,25 @@ def parse_lead_text(text: str, regions: list[str], known_tags: list[str]) -> dic
     return out
 
 
+async def record_confirmed(ctx: Context, event: RecordConfirmed) -> None:
+    """A real touch on a lead's customer stops its first-response clock: the KPI's end point, kept once."""
+    if event.customer_id is None:
+        return
+    open_leads = (await ctx.session.execute(select(Lead).where(
+        col(Lead.customer_id) == event.customer_id, col(Lead.assigned_at).is_not(None),
+        col(Lead.first_contact_at).is_(None)))).scalars().all()
+    for lead in open_leads:
+        if lead.assigned_at is not None and lead.assigned_at <= event.at:
+            lead.first_contact_at = event.at
+
+
+def first_response_minutes(lead: Lead) -> float | None:
+    """Assignment → first confirmed touch, in minutes (None while nobody has touched it)."""
+    if lead.assigned_at is None or lead.first_contact_at is None:
+        return None
+    return (lead.first_contact_at - lead.assigned_at).total_seconds() / 60
+
+
 def chat_lead_id(event: Event) -> str:
     """The message's platform id (a redelivery is the same lead); hashed when it has characters or a length
     a lead id may not have (DingTalk ids end in ``==``)."""
@@ -543,6 +564,7 @@ def capability(rules: AssignmentRules) -> Capability:
     cap = Capability("leads")
     cap.card(REP_KIND, Accept, Return)(rep_card_handler(rules))
     cap.card(SUPERVISOR_KIND, Reassign)(dispatch_card_handler(rules))
+    cap.on(RecordConfirmed)(record_confirmed)
 
     @cap.command("new_lead", r"新线索[\s:：,，]*(?P<rest>.*)", "新线索 公司 联系人 电话 地区 — 录入线索并自动分配给销售")
     async def new_lead(ctx: Context, person: Person, event: Event, m: re.Match[str]) -> bool:

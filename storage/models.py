@@ -325,6 +325,9 @@ class Lead(SQLModel, table=True):
     assigned_at: datetime | None = _ts()
     assigned_by: int | None = None  # a supervisor's re-assignment; None: the rules
     accepted_at: datetime | None = _ts()
+    # the first confirmed record on its customer after assignment: first_contact_at - assigned_at is the
+    # first-response time the KPI reports
+    first_contact_at: datetime | None = _ts()
     returned: list[dict[str, Any]] = _json(list)  # [{"by": person id, "reason": …, "note": …, "at": iso}]
     created_by: int | None = None  # the supervisor who typed it in chat
     rep_card_id: str | None = None

@@ -139,3 +139,12 @@ async def test_matched_by_alias_or_phone_is_never_a_duplicate_customer(api: tupl
     got = await r.json()
     assert got["matched"] and got["customer_id"] == "D003"
     assert await count(service, Customer) == 20 and await count(service, Lead) == 2
+
+
+async def test_concurrent_repeats_make_one_lead(api: tuple[Service, TestClient]) -> None:
+    import asyncio
+
+    service, client = api
+    answers = await asyncio.gather(*[client.post("/api/leads", json=LEAD, headers=auth()) for _ in range(5)])
+    assert sorted(r.status for r in answers) == [200, 200, 200, 200, 201]
+    assert await count(service, Lead) == 1 and await count(service, Card, Card.kind == "lead") == 1

@@ -8,6 +8,7 @@ from datetime import timedelta
 
 from sqlalchemy import select
 
+from handlers.leads import first_response_minutes
 from storage.models import Customer, Lead
 from tests.harness import Chat, Seen
 
@@ -86,6 +87,9 @@ async def test_a_touch_stops_the_first_contact_clock(chat: Chat) -> None:
     await chat.should_send("张伟", card="已记录")
     await chat.run("warning_scan", start + timedelta(hours=2, minutes=30))
     assert not await chat.cards("王芳", f"未首次联系：{COMPANY}")
+    async with chat.service.db.session() as s:
+        [lead] = (await s.execute(select(Lead))).scalars().all()
+    assert first_response_minutes(lead) == 40  # the first-response KPI: assignment → the confirmed touch
 
 
 async def test_a_rep_cannot_enter_a_lead_and_nothing_is_recorded(chat: Chat) -> None:
