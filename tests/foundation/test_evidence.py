@@ -49,7 +49,8 @@ async def test_photo_and_location_attach_to_todays_record(client: TestClient, se
         return rec if len(rec.evidence) == 2 else None
 
     rec = await eventually(attached)
-    photo, place = rec.evidence
+    by_kind = {e["kind"]: e for e in rec.evidence}  # handled by different workers: either may land first
+    photo, place = by_kind["image"], by_kind["location"]
     assert photo["kind"] == "image" and Path(photo["path"]).read_bytes() == jpeg
     assert place["kind"] == "location" and place["lat"] == 31.4912
     await eventually(lambda: _has(service, rep, "已作为凭证附到记录"))
