@@ -31,6 +31,7 @@ from storage.upsert import table as core_table
 
 KIND = "confirmation"
 CANDIDATE_LIMIT = 6
+PICKING_CUSTOMER = ("ask", "customer")  # the only views that list customers (a query per card otherwise)
 AMOUNTS = ("quote_amount", "payment_amount", "contract_amount")
 AUTOFILL_HISTORY = 20  # the newest records say enough about needs and money
 MAX_NEXT_TOUCH_DAYS = 366
@@ -77,7 +78,7 @@ async def confirmation_card(
         quote_amount=record.quote_amount, payment_amount=record.payment_amount,
         contract_amount=record.contract_amount,
         expected_date=record.expected_date, promised_date=record.promised_date, needs=list(record.needs),
-        candidates=await _candidates(ctx, record, _ids(view)),
+        candidates=await _candidates(ctx, record, _ids(view)) if view.get("mode") in PICKING_CUSTOMER else [],
         autofill=await _autofill(ctx, record), low_confidence=bool(view.get("low")), problem=problem,
         today=ctx.today(),
     )
