@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 from zoneinfo import ZoneInfo
 
+import aiohttp
 from aiohttp import web
 
 from bot.ratelimit import RateLimiter
@@ -110,6 +111,24 @@ def store_file(path: Path, content: bytes) -> None:
     tmp = path.with_suffix(path.suffix + ".part")
     tmp.write_bytes(content)
     tmp.replace(path)
+
+
+class VendorHttp:
+    """One lazily opened aiohttp session per platform client, reopened if closed, shut with the channel."""
+
+    _session: aiohttp.ClientSession | None = None
+    _timeout: aiohttp.ClientTimeout
+
+    @property
+    def session(self) -> aiohttp.ClientSession:
+        if self._session is None or self._session.closed:
+            self._session = aiohttp.ClientSession(timeout=self._timeout)
+        return self._session
+
+    async def close(self) -> None:
+        if self._session is not None:
+            await self._session.close()
+            self._session = None
 
 
 @dataclass

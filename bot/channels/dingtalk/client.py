@@ -25,7 +25,7 @@ from urllib.parse import urlsplit
 
 import aiohttp
 
-from bot.channels.base import ChannelError
+from bot.channels.base import ChannelError, VendorHttp
 from handlers.clock import Clock
 
 log = logging.getLogger("actionflow.dingtalk")
@@ -128,7 +128,7 @@ class Pacer:
             await asyncio.sleep(sent[0] + WINDOW_S - now)
 
 
-class DingtalkClient:
+class DingtalkClient(VendorHttp):
     """All vendor I/O for one internal app (client id + secret) and its robot."""
 
     def __init__(self, api_base: str, client_id: str, secret: str, *, robot_code: str, clock: Clock,
@@ -152,17 +152,6 @@ class DingtalkClient:
 
     def __repr__(self) -> str:  # never print the secret by accident
         return f"DingtalkClient(api_base={self.api_base!r}, client_id={self.client_id!r})"
-
-    @property
-    def session(self) -> aiohttp.ClientSession:
-        if self._session is None or self._session.closed:
-            self._session = aiohttp.ClientSession(timeout=self._timeout)
-        return self._session
-
-    async def close(self) -> None:
-        if self._session is not None:
-            await self._session.close()
-            self._session = None
 
     # ---- token ---------------------------------------------------------------------------------
     async def token(self, rejected: str | None = None) -> str:

@@ -20,7 +20,7 @@ from typing import Any
 
 import aiohttp
 
-from bot.channels.base import ChannelError
+from bot.channels.base import ChannelError, VendorHttp
 
 log = logging.getLogger("actionflow.feishu")
 
@@ -58,7 +58,7 @@ def error_for(code: int, msg: str, reset: str | None = None) -> FeishuError:
     return FeishuError(code, msg, retryable=wait is not None, retry_after=wait)
 
 
-class FeishuClient:
+class FeishuClient(VendorHttp):
     """All vendor I/O for one self-built app (app_id + app_secret)."""
 
     def __init__(self, api_base: str, app_id: str, app_secret: str, *, timeout_s: float = 10.0,
@@ -73,17 +73,6 @@ class FeishuClient:
         self._refresh_at = 0.0
         self._lock = asyncio.Lock()
         self.token_fetches = 0
-
-    @property
-    def session(self) -> aiohttp.ClientSession:
-        if self._session is None or self._session.closed:
-            self._session = aiohttp.ClientSession(timeout=self._timeout)
-        return self._session
-
-    async def close(self) -> None:
-        if self._session is not None:
-            await self._session.close()
-            self._session = None
 
     async def token(self, rejected: str | None = None) -> str:
         if self._valid(rejected):

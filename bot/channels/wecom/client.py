@@ -20,7 +20,7 @@ from typing import Any
 
 import aiohttp
 
-from bot.channels.base import ChannelError
+from bot.channels.base import ChannelError, VendorHttp
 
 log = logging.getLogger("actionflow.wecom")
 
@@ -60,7 +60,7 @@ def error_for(errcode: int, errmsg: str) -> WecomError:
     return WecomError(errcode, errmsg, retryable=retry_after is not None, retry_after=retry_after)
 
 
-class WecomClient:
+class WecomClient(VendorHttp):
     """All vendor I/O for one self-built app (corp id + secret + agent id)."""
 
     def __init__(self, api_base: str, corp_id: str, secret: str, agent_id: int, *, timeout_s: float = 10.0,
@@ -76,17 +76,6 @@ class WecomClient:
         self._expires = 0.0
         self._lock = asyncio.Lock()
         self.token_fetches = 0
-
-    @property
-    def session(self) -> aiohttp.ClientSession:
-        if self._session is None or self._session.closed:
-            self._session = aiohttp.ClientSession(timeout=self._timeout)
-        return self._session
-
-    async def close(self) -> None:
-        if self._session is not None:
-            await self._session.close()
-            self._session = None
 
     # ---- token ---------------------------------------------------------------------------------
     async def token(self, rejected: str | None = None) -> str:
