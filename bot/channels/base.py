@@ -8,6 +8,7 @@ them, so adding a platform touches no file outside its folder, its renderer and 
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from abc import ABC, abstractmethod
 from collections.abc import Awaitable, Callable, Coroutine
@@ -111,6 +112,33 @@ def store_file(path: Path, content: bytes) -> None:
     tmp = path.with_suffix(path.suffix + ".part")
     tmp.write_bytes(content)
     tmp.replace(path)
+
+
+class TokenCache:
+    """A platform access token, fetched single-flight (concurrent callers share one fetch: the platforms
+    throttle apps that do not cache), kept until its refresh moment, and replaced early only when the
+    platform refused that very token (``rejected``), so a stale refusal never discards a newer token."""
+
+    def __init__(self, now: Callable[[], float]) -> None:
+        self._now = now
+        self._token: str | None = None
+        self._until = 0.0
+        self._lock = asyncio.Lock()
+
+    def _fresh(self, rejected: str | None) -> str | None:
+        ok = self._token is not None and self._token != rejected and self._now() < self._until
+        return self._token if ok else None
+
+    async def get(self, fetch: Callable[[], Awaitable[tuple[str, float]]], rejected: str | None = None) -> str:
+        """``fetch`` returns (token, seconds to keep it)."""
+        if (token := self._fresh(rejected)) is not None:
+            return token
+        async with self._lock:
+            if (token := self._fresh(rejected)) is not None:
+                return token
+            token, keep_s = await fetch()
+            self._token, self._until = token, self._now() + keep_s
+            return token
 
 
 class VendorHttp:

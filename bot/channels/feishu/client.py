@@ -10,7 +10,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import base64
 import json
 import logging
@@ -20,7 +19,7 @@ from typing import Any
 
 import aiohttp
 
-from bot.channels.base import ChannelError, VendorHttp
+from bot.channels.base import ChannelError, TokenCache, VendorHttp
 
 log = logging.getLogger("actionflow.feishu")
 
@@ -69,32 +68,20 @@ class FeishuClient(VendorHttp):
         self._timeout = aiohttp.ClientTimeout(total=timeout_s)
         self._monotonic = monotonic
         self._session: aiohttp.ClientSession | None = None
-        self._token: str | None = None
-        self._refresh_at = 0.0
-        self._lock = asyncio.Lock()
+        self._tokens = TokenCache(monotonic)
         self.token_fetches = 0
 
     async def token(self, rejected: str | None = None) -> str:
-        if self._valid(rejected):
-            assert self._token is not None
-            return self._token
-        async with self._lock:
-            if self._valid(rejected):
-                assert self._token is not None
-                return self._token
-            data = await self._request("POST", "/open-apis/auth/v3/tenant_access_token/internal",
-                                       json_body={"app_id": self.app_id, "app_secret": self._secret})
-            self.token_fetches += 1
-            token = data.get("tenant_access_token")
-            if not isinstance(token, str) or not token:
-                raise FeishuError(None, "no tenant_access_token in the answer", retryable=True)
-            expire = float(data.get("expire") or 7200)
-            self._token = token
-            self._refresh_at = self._monotonic() + max(60.0, expire - REFRESH_MARGIN_S)
-            return token
+        return await self._tokens.get(self._fetch_token, rejected)
 
-    def _valid(self, rejected: str | None) -> bool:
-        return bool(self._token) and self._token != rejected and self._monotonic() < self._refresh_at
+    async def _fetch_token(self) -> tuple[str, float]:
+        data = await self._request("POST", "/open-apis/auth/v3/tenant_access_token/internal",
+                                   json_body={"app_id": self.app_id, "app_secret": self._secret})
+        self.token_fetches += 1
+        token = data.get("tenant_access_token")
+        if not isinstance(token, str) or not token:
+            raise FeishuError(None, "no tenant_access_token in the answer", retryable=True)
+        return token, max(60.0, float(data.get("expire") or 7200) - REFRESH_MARGIN_S)
 
     async def _request(self, method: str, path: str, *, params: dict[str, Any] | None = None,
                        json_body: Any = None, data: Any = None, headers: dict[str, str] | None = None,

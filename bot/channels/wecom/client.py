@@ -10,7 +10,6 @@ wechatpy's client is synchronous ``requests`` with no default timeout, so outbou
 
 from __future__ import annotations
 
-import asyncio
 import json
 import logging
 import re
@@ -20,7 +19,7 @@ from typing import Any
 
 import aiohttp
 
-from bot.channels.base import ChannelError, VendorHttp
+from bot.channels.base import ChannelError, TokenCache, VendorHttp
 
 log = logging.getLogger("actionflow.wecom")
 
@@ -72,33 +71,22 @@ class WecomClient(VendorHttp):
         self._timeout = aiohttp.ClientTimeout(total=timeout_s)
         self._monotonic = monotonic
         self._session: aiohttp.ClientSession | None = None
-        self._token: str | None = None
-        self._expires = 0.0
-        self._lock = asyncio.Lock()
+        self._tokens = TokenCache(monotonic)
         self.token_fetches = 0
 
     # ---- token ---------------------------------------------------------------------------------
     async def token(self, rejected: str | None = None) -> str:
         """The cached token; ``rejected`` names one WeCom refused, so only a stale copy is replaced."""
-        if self._valid(rejected):
-            assert self._token is not None
-            return self._token
-        async with self._lock:  # single flight: waiters reuse what the first caller fetched
-            if self._valid(rejected):
-                assert self._token is not None
-                return self._token
-            data = await self._request("GET", "/cgi-bin/gettoken", params={"corpid": self.corp_id,
-                                                                           "corpsecret": self._secret})
-            self.token_fetches += 1
-            token = data.get("access_token")
-            if not isinstance(token, str) or not token:
-                raise WecomError(None, "gettoken answered without access_token", retryable=True)
-            self._token = token
-            self._expires = self._monotonic() + max(60.0, float(data.get("expires_in") or 7200) - TOKEN_MARGIN_S)
-            return token
+        return await self._tokens.get(self._fetch_token, rejected)
 
-    def _valid(self, rejected: str | None) -> bool:
-        return bool(self._token) and self._token != rejected and self._monotonic() < self._expires
+    async def _fetch_token(self) -> tuple[str, float]:
+        data = await self._request("GET", "/cgi-bin/gettoken", params={"corpid": self.corp_id,
+                                                                       "corpsecret": self._secret})
+        self.token_fetches += 1
+        token = data.get("access_token")
+        if not isinstance(token, str) or not token:
+            raise WecomError(None, "gettoken answered without access_token", retryable=True)
+        return token, max(60.0, float(data.get("expires_in") or 7200) - TOKEN_MARGIN_S)
 
     # ---- calls ---------------------------------------------------------------------------------
     async def _request(self, method: str, path: str, *, params: dict[str, Any] | None = None,
