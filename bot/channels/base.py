@@ -105,6 +105,22 @@ async def receive_callback(
     return inbound.response or web.Response(status=200, text="")
 
 
+def split_utf8(text: str, limit: int) -> list[str]:
+    """Pieces of at most ``limit`` UTF-8 bytes, cut at a newline when one is near, never inside a character."""
+    pieces: list[str] = []
+    rest = text
+    while len(rest.encode("utf-8")) > limit:
+        cut = len(rest.encode("utf-8")[:limit].decode("utf-8", "ignore"))
+        newline = rest.rfind("\n", 0, cut)
+        if newline >= cut // 2:
+            cut = newline + 1
+        pieces.append(rest[:cut])
+        rest = rest[cut:]
+    if rest or not pieces:
+        pieces.append(rest)
+    return pieces
+
+
 def store_file(path: Path, content: bytes) -> None:
     """Write a downloaded file under a temporary name and move it into place: a crash never leaves half a
     file where a finished one is expected (run it in a thread: it blocks)."""

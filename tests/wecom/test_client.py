@@ -10,10 +10,10 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
-from bot.channels.base import ChannelError
+from bot.channels.base import ChannelError, split_utf8
 from bot.channels.wecom import WecomChannel
 from bot.channels.wecom import client as client_mod
-from bot.channels.wecom.channel import split_utf8
+from bot.channels.wecom.channel import TEXT_MAX_BYTES
 from bot.channels.wecom.client import WecomError
 from bot.channels.wecom.oauth import authorize_url, userid_from_code
 from bot.service import Service
@@ -91,12 +91,12 @@ async def test_duplicate_check_drops_a_retried_send(channel: WecomChannel, fake:
 
 def test_split_utf8_on_character_boundaries() -> None:
     text = "拜访瑞丰机械。" * 400 + "\n" + "a" * 3000
-    pieces = split_utf8(text)
+    pieces = split_utf8(text, TEXT_MAX_BYTES)
     assert "".join(pieces) == text
     assert all(len(p.encode()) <= 2048 for p in pieces) and len(pieces) >= 4
-    assert split_utf8("短") == ["短"] and split_utf8("") == [""]
+    assert split_utf8("短", TEXT_MAX_BYTES) == ["短"] and split_utf8("", TEXT_MAX_BYTES) == [""]
     lines = "\n".join(f"第{i}行，客户跟进记录" for i in range(300))
-    assert all(p.endswith("\n") for p in split_utf8(lines)[:-1])  # cut at line ends when possible
+    assert all(p.endswith("\n") for p in split_utf8(lines, TEXT_MAX_BYTES)[:-1])  # cut at line ends when possible
 
 
 async def test_long_text_is_split(channel: WecomChannel, fake: FakeWecom) -> None:

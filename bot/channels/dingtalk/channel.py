@@ -39,6 +39,7 @@ from bot.channels.base import (
     Inbound,
     Intake,
     receive_callback,
+    split_utf8,
 )
 from bot.channels.dingtalk.client import DingtalkClient, DingtalkError
 from bot.channels.dingtalk.crypto import check_signature
@@ -81,22 +82,6 @@ def credentials_from_env(cfg: DingtalkConfig, env: dict[str, str] | None = None)
     if missing:
         raise ConfigError(f"channels.dingtalk: environment variable(s) not set: {', '.join(missing)}")
     return DingtalkCredentials(env[cfg.client_id_env].strip(), env[cfg.client_secret_env].strip())
-
-
-def split_utf8(text: str, limit: int = TEXT_MAX_BYTES) -> list[str]:
-    """Pieces of at most ``limit`` UTF-8 bytes, cut at a newline when one is near, never inside a character."""
-    pieces: list[str] = []
-    rest = text
-    while len(rest.encode("utf-8")) > limit:
-        cut = len(rest.encode("utf-8")[:limit].decode("utf-8", "ignore"))
-        newline = rest.rfind("\n", 0, cut)
-        if newline >= cut // 2:
-            cut = newline + 1
-        pieces.append(rest[:cut])
-        rest = rest[cut:]
-    if rest or not pieces:
-        pieces.append(rest)
-    return pieces
 
 
 def out_track_id(key: str) -> str:
@@ -227,7 +212,7 @@ class DingtalkChannel(Channel):
         raise ChannelError("unknown outbox body", retryable=False)
 
     async def _send_text(self, recipient: str, text: str, *, markdown_title: str = "") -> Delivery:
-        pieces = split_utf8(text)
+        pieces = split_utf8(text, TEXT_MAX_BYTES)
         message_id = None
         for piece in pieces:
             message_id = await self._send_piece(recipient, piece, markdown_title) or message_id

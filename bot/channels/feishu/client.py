@@ -66,8 +66,6 @@ class FeishuClient(VendorHttp):
         self.app_id = app_id
         self._secret = app_secret
         self._timeout = aiohttp.ClientTimeout(total=timeout_s)
-        self._monotonic = monotonic
-        self._session: aiohttp.ClientSession | None = None
         self._tokens = TokenCache(monotonic)
         self.token_fetches = 0
 

@@ -27,7 +27,15 @@ from aiohttp import web
 from sqlalchemy import select
 from sqlmodel import col
 
-from bot.channels.base import CallbackRefused, Channel, ChannelError, Delivery, Inbound, receive_callback
+from bot.channels.base import (
+    CallbackRefused,
+    Channel,
+    ChannelError,
+    Delivery,
+    Inbound,
+    receive_callback,
+    split_utf8,
+)
 from bot.channels.wecom.client import WecomClient, WecomError
 from bot.channels.wecom.crypto import CallbackCrypto, check_aes_key
 from bot.channels.wecom.groups import GROUP_RECIPIENTS, MARKDOWN_MAX_BYTES, GroupSender
@@ -88,22 +96,6 @@ def credentials_from_env(cfg: WecomConfig, env: dict[str, str] | None = None) ->
     except ValueError as exc:
         raise ConfigError(f"channels.wecom: {cfg.aes_key_env}: {exc}") from None
     return WecomCredentials(agent_id=agent_id, robot_key=env.get(cfg.robot_webhook_key_env) or None, **values)
-
-
-def split_utf8(text: str, limit: int = TEXT_MAX_BYTES) -> list[str]:
-    """Pieces of at most ``limit`` UTF-8 bytes, cut at a newline when one is near, never inside a character."""
-    pieces: list[str] = []
-    rest = text
-    while len(rest.encode("utf-8")) > limit:
-        cut = len(rest.encode("utf-8")[:limit].decode("utf-8", "ignore"))
-        newline = rest.rfind("\n", 0, cut)
-        if newline >= cut // 2:
-            cut = newline + 1
-        pieces.append(rest[:cut])
-        rest = rest[cut:]
-    if rest or not pieces:
-        pieces.append(rest)
-    return pieces
 
 
 def numbered(text: str, limit: int = TEXT_MAX_BYTES) -> list[str]:
@@ -313,7 +305,7 @@ class WecomChannel(Channel):
             text = render_markdown(Card.from_dict(body.card))
             pieces, kind = split_utf8(text, MARKDOWN_MAX_BYTES.get(msg.recipient, TEXT_MAX_BYTES)), "markdown"
         elif isinstance(body, TextBody):
-            pieces, kind = split_utf8(body.text or "（空消息）"), "text"
+            pieces, kind = split_utf8(body.text or "（空消息）", TEXT_MAX_BYTES), "text"
         else:
             raise ChannelError("group messages carry text or cards only", retryable=False)
         msgid = None

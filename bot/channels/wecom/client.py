@@ -69,8 +69,6 @@ class WecomClient(VendorHttp):
         self.agent_id = agent_id
         self._secret = secret
         self._timeout = aiohttp.ClientTimeout(total=timeout_s)
-        self._monotonic = monotonic
-        self._session: aiohttp.ClientSession | None = None
         self._tokens = TokenCache(monotonic)
         self.token_fetches = 0
 
