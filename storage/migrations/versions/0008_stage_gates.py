@@ -1,0 +1,22 @@
+"""Stage gates, checklists, credibility verifications, contract approvals (issue 12) — placeholder reserved so parallel work chains in a fixed order; filled by its issue
+
+Revision ID: 0008
+Revises: 0007
+Create Date: 2026-12-03 09:40:00
+"""
+from alembic import op  # noqa: F401
+import sqlalchemy as sa  # noqa: F401
+
+
+revision = '0008'
+down_revision = '0007'
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    pass
+
+
+def downgrade() -> None:
+    pass
