@@ -238,6 +238,67 @@ class RulesConfig(Section):
     verify_deadline_hours: int = Field(2, ge=1)
 
 
+TEMPLATES_PATH = Path(__file__).resolve().parent / "stage_templates.yaml"
+DEFAULT_STAGES = ("初步接触", "需求确认", "方案报价", "商务谈判", "签约", "回款")
+
+
+class CheckConfig(Section):
+    """One check of a stage gate; ``evidence`` names what must arrive before it counts as done."""
+
+    key: str = Field(pattern=r"^[a-z0-9_]{1,40}$")
+    title: str = Field(min_length=1, max_length=40)
+    required: bool = True
+    evidence: str | None = Field(None, pattern=r"^(photo|voice|file)$")
+
+
+class TemplateConfig(Section):
+    label: str = Field(min_length=1, max_length=20)
+    extends: str | None = None
+    decision_chain: tuple[str, ...] = ()  # the roles a deal needs reached (CQI touch depth's target)
+    checklists: dict[str, tuple[CheckConfig, ...]] = {}
+
+
+def _builtin_templates() -> dict[str, Any]:
+    data = yaml.safe_load(TEMPLATES_PATH.read_text(encoding="utf-8"))
+    assert isinstance(data, dict)
+    return data
+
+
+class StagesConfig(Section):
+    """Stage definitions and industry template packs (built-ins in bot/stage_templates.yaml)."""
+
+    order: tuple[str, ...] = DEFAULT_STAGES
+    default_template: str = "general"
+    # the config's packs are added to the built-in ones (a same key replaces the built-in pack)
+    templates: dict[str, TemplateConfig] = Field(default_factory=lambda: {
+        k: TemplateConfig(**v) for k, v in _builtin_templates().items()})
+    verify_scan_every_min: int = Field(15, ge=1, le=60)  # how often overdue 待核实 records are looked for
+
+    @field_validator("templates", mode="before")
+    @classmethod
+    def _over_builtins(cls, v: Any) -> Any:
+        return {**_builtin_templates(), **v} if isinstance(v, dict) else v
+
+    @model_validator(mode="after")
+    def _consistent(self) -> StagesConfig:
+        if len(set(self.order)) != len(self.order) or len(self.order) < 2:
+            raise ValueError("order: at least two stages, each once")
+        if self.default_template not in self.templates:
+            raise ValueError(f"default_template: no template {self.default_template!r}")
+        for key, t in self.templates.items():
+            seen = {key}
+            base = t.extends
+            while base is not None:
+                if base not in self.templates or base in seen:
+                    raise ValueError(f"templates.{key}.extends: unknown or circular template {base!r}")
+                seen.add(base)
+                base = self.templates[base].extends
+            for stage in t.checklists:
+                if stage not in self.order:
+                    raise ValueError(f"templates.{key}.checklists: {stage!r} is not one of order")
+        return self
+
+
 class LLMConfig(Section):
     enabled: bool = False
     base_url: str = "http://127.0.0.1:11434/v1"
@@ -346,6 +407,7 @@ class Config(BaseSettings):
     outbox: OutboxConfig = OutboxConfig()
     schedule: ScheduleConfig = ScheduleConfig()
     rules: RulesConfig = RulesConfig()
+    stages: StagesConfig = StagesConfig()
     understanding: UnderstandingConfig = UnderstandingConfig()
     asr: ASRConfig = ASRConfig()
     evidence: EvidenceConfig = EvidenceConfig()

@@ -54,6 +54,10 @@ class Person(SQLModel, table=True):
     home_lat: float | None = None
     home_lng: float | None = None
     created_at: datetime = _created()
+    # a card waiting for this person's next message (a reject reason, a checklist photo): the dispatcher
+    # already holds the Person row, so checking costs no query on the ordinary path
+    awaiting_card_id: str | None = None
+    awaiting_since: datetime | None = _ts()
 
 
 class Identity(SQLModel, table=True):
@@ -85,6 +89,7 @@ class Customer(SQLModel, table=True):
     blocked_at: datetime | None = _ts()
     # when the current owner was given it as a lead: the first-contact clock (2 h ladder) starts here
     assigned_at: datetime | None = _ts()
+    template: str | None = None  # industry template pack (stages.templates key) chosen once; None: not chosen yet
 
 
 class Contact(SQLModel, table=True):
@@ -346,3 +351,64 @@ class LocalChatMessage(SQLModel, table=True):
     card_id: str | None = Field(default=None, index=True)
     delivery_key: str | None = Field(default=None, unique=True)
     created_at: datetime = _created()
+
+
+class StageChange(SQLModel, table=True):
+    """Every move of a customer to another stage; stage dwell time is the gap between a customer's rows."""
+
+    __tablename__ = "stage_change"
+    __table_args__ = (Index("ix_stage_change_customer_at", "customer_id", "at"),)
+    id: int | None = Field(default=None, primary_key=True)
+    customer_id: str = Field(foreign_key="customer.id")
+    old: str
+    new: str
+    by_id: int | None = Field(default=None, foreign_key="person.id")
+    at: datetime = _created()
+    override_reason: str | None = None  # a supervisor let it pass with required checks open
+    missing: list[str] = _json(list)  # the open required checks at the override
+
+
+class ChecklistItem(SQLModel, table=True):
+    """One check of a customer's stage gate; created when the stage's checklist is first shown."""
+
+    __tablename__ = "checklist_item"
+    __table_args__ = (UniqueConstraint("customer_id", "stage", "key"),
+                      Index("ix_checklist_item_status", "status", "customer_id"))
+    id: int | None = Field(default=None, primary_key=True)
+    customer_id: str = Field(foreign_key="customer.id")
+    stage: str
+    key: str
+    title: str
+    required: bool = True
+    evidence_kind: str | None = None  # photo | voice | file | None (a tick is enough)
+    status: str = "open"  # open | done
+    done_at: datetime | None = _ts()
+    done_by: int | None = None
+    record_id: int | None = None  # the action record the evidence came with
+    evidence: dict[str, Any] = _json(dict)
+    created_at: datetime = _created()
+
+
+class VerifyStatus(StrEnum):
+    open = "open"
+    confirmed = "confirmed"
+    rejected = "rejected"
+
+
+class Verification(SQLModel, table=True):
+    """A 待核实 record: why it was flagged, who must verify by when, and how it ended (kept for audit)."""
+
+    __table_args__ = (Index("ix_verification_status_due", "status", "due_at"),)
+    id: int | None = Field(default=None, primary_key=True)
+    record_id: int = Field(foreign_key="action_record.id", unique=True)
+    rep_id: int = Field(foreign_key="person.id", index=True)
+    supervisor_id: int | None = Field(default=None, foreign_key="person.id")
+    reasons: list[dict[str, Any]] = _json(list)  # [{"code": "photo_far", "detail": "…"}]
+    status: VerifyStatus = VerifyStatus.open
+    created_at: datetime = _created()
+    due_at: datetime = _created()
+    resolved_at: datetime | None = _ts()
+    resolved_by: int | None = None
+    note: str | None = None
+    escalated_at: datetime | None = _ts()
+    card_id: str | None = None
