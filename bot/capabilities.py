@@ -8,7 +8,8 @@ settings (rules, times, calendar). Adding a capability = its module under ``hand
 from __future__ import annotations
 
 from bot.config import Config, parse_hhmm
-from handlers import capture, coming, daily_rhythm, leads, timeline
+from handlers import capture, coming, daily_rhythm, leads, stages, timeline
+from handlers.checklist import Check, StageRules, Template
 from handlers.context import Settings
 from handlers.daily_rhythm import Times
 from handlers.rhythm import Rules
@@ -48,6 +49,26 @@ def lead_rules_from(cfg: Config) -> leads.AssignmentRules:
     )
 
 
+def stage_rules_from(cfg: Config) -> StageRules:
+    """Templates with their ``extends`` resolved: a base's checks first, a same key replaced in place."""
+    st = cfg.stages
+
+    def checklists(key: str) -> dict[str, tuple[Check, ...]]:
+        t = st.templates[key]
+        out = dict(checklists(t.extends)) if t.extends else {}
+        for stage, checks in t.checklists.items():
+            merged = {c.key: c for c in out.get(stage, ())}
+            merged.update({c.key: Check(c.key, c.title, c.required, c.evidence) for c in checks})
+            out[stage] = tuple(merged.values())
+        return out
+
+    templates = {k: Template(k, t.label, t.decision_chain, checklists(k)) for k, t in st.templates.items()}
+    r = cfg.rules
+    return StageRules(order=st.order, default_template=st.default_template, templates=templates,
+                      checkin_distance_m=r.checkin_distance_m, exif_skew_min=r.exif_time_skew_min,
+                      verify_hours=r.verify_deadline_hours, scan_every_min=st.verify_scan_every_min)
+
+
 def workdays_from(cfg: Config) -> Workdays:
     return Workdays(cfg.schedule.extra_holidays, cfg.schedule.extra_workdays)
 
@@ -64,6 +85,7 @@ def capabilities(cfg: Config, workdays: Workdays) -> list[Capability]:
         daily_rhythm.capability(rules_from(cfg), times_from(cfg), workdays),
         timeline.capability,
         leads.capability(lead_rules_from(cfg)),
+        stages.capability(stage_rules_from(cfg)),
         coming.capability,
     ]
 

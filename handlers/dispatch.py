@@ -10,7 +10,7 @@ actions); text goes through the intent step to a command, to capture, or to a sh
 from __future__ import annotations
 
 from cards.actions import NOTHING_CHOSEN, pressed
-from handlers import capture, evidence, people
+from handlers import capture, evidence, people, replies
 from handlers.context import Context
 from handlers.event import Event, EventKind
 from handlers.intents import HELP, Intent, classify
@@ -42,6 +42,10 @@ class Dispatcher:
         ctx.sender = (person.id, event.sender)
         if event.kind == EventKind.card_action and event.action is not None:
             await self._card_action(ctx, event, person)
+        elif event.kind in evidence.MEDIA and person.awaiting_card_id and not evidence.failed(event) and \
+                await replies.take_reply(ctx, self.router, person, event,
+                                         value=replies.entry_value(evidence.evidence_entry(event))):
+            return  # the evidence a card asked for (a checklist photo, a voice note)
         elif event.kind == EventKind.text or (event.kind == EventKind.voice and event.text.strip()):
             await self._text(ctx, event, person, inbox_id)  # a voice message arrives transcribed
         elif event.kind in (EventKind.image, EventKind.voice, EventKind.file, EventKind.location):
@@ -66,6 +70,8 @@ class Dispatcher:
         found = self.router.command_for(text, person.role)
         if found is not None and await found[0].handle(ctx, person, event, found[1]):
             return
+        if person.awaiting_card_id and await replies.take_reply(ctx, self.router, person, event):
+            return  # the reason a card asked for (some platforms have no text input in cards)
         match classify(text, person.role).intent:
             case Intent.chatter:
                 await ctx.send_text(CHATTER_REPLY, person_id=person.id)

@@ -46,3 +46,20 @@ class TaskDone(DomainEvent):
     item_id: int
     rep_id: int
     customer_id: str | None
+
+
+@dataclass(frozen=True)
+class RecordFlagged(DomainEvent):
+    """A credibility check marked a record 待核实; its supervisor got a verify card."""
+
+    record_id: int
+    rep_id: int
+    customer_id: str | None
+
+
+@dataclass(frozen=True)
+class RecordVerified(DomainEvent):
+    """A supervisor resolved a 待核实 record: ``ok`` confirmed it, else it was rejected."""
+
+    record_id: int
+    ok: bool

@@ -29,6 +29,7 @@ from handlers.people import STALE, refusal
 from handlers.rhythm import Rules, cards_of, customers_with_latest, direct_supervisor, short_name
 from storage.models import (
     ActionRecord,
+    ChecklistItem,
     Customer,
     MustDo,
     MustDoStatus,
@@ -104,8 +105,19 @@ def _by_key(pairs: list[Any]) -> list[Proposal]:
 
 
 async def checklist_proposals(ctx: Context, rep_ids: list[int]) -> dict[int, list[Proposal]]:
-    """Open stage-gate checklist items rank third; stage gates are not built yet, so there are none."""
-    return {}
+    """Open required stage-gate checks of each rep's customers (at their current stage) rank third:
+    one statement for all reps, oldest check first."""
+    out: dict[int, list[Proposal]] = {}
+    for i in range(0, len(rep_ids), 500):
+        q = (select(col(Customer.owner_id), col(Customer.id), col(Customer.name), col(Customer.aliases),
+                    col(ChecklistItem.title))
+             .join(ChecklistItem, col(ChecklistItem.customer_id) == col(Customer.id))
+             .where(col(Customer.owner_id).in_(rep_ids[i:i + 500]), col(ChecklistItem.stage) == col(Customer.stage),
+                    col(ChecklistItem.status) == "open", col(ChecklistItem.required).is_(True))
+             .order_by(col(Customer.owner_id), col(ChecklistItem.id)))
+        for owner, cid, name, aliases, title in (await ctx.session.execute(q)).all():
+            out.setdefault(owner or 0, []).append(Proposal("checklist", cid, None, f"{short_name(name, aliases)}：{title}"))
+    return out
 
 
 # ---- the morning run ---------------------------------------------------------------------------

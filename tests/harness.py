@@ -87,6 +87,14 @@ class Chat(ABC):
         """``who`` sends a photo (the bytes of ``image``, whatever they are)."""
         raise NotImplementedError(f"{self.platform}: this chat cannot send photos yet")
 
+    async def send_file(self, who: str, path: Path) -> None:
+        """``who`` sends a file (a signed PDF, a spreadsheet)."""
+        raise NotImplementedError(f"{self.platform}: this chat cannot send files yet")
+
+    async def send_location(self, who: str, lat: float, lng: float, label: str = "") -> None:
+        """``who`` shares a location (a check-in)."""
+        raise NotImplementedError(f"{self.platform}: this chat cannot share locations yet")
+
     @abstractmethod
     async def seen(self, who: str) -> list[Seen]:
         """Everything the bot showed ``who`` so far, oldest first; a card appears once, in its latest version."""
@@ -166,6 +174,16 @@ class LocalChat(Chat):
     async def send_photo(self, who: str, image: Path) -> None:
         """The emulator's 📷 button."""
         await self._upload(who, "image", image, "image/jpeg")
+
+    async def send_file(self, who: str, path: Path) -> None:
+        """The emulator's 📎 button."""
+        await self._upload(who, "file", path, "application/octet-stream")
+
+    async def send_location(self, who: str, lat: float, lng: float, label: str = "") -> None:
+        """The emulator's 📍 button."""
+        r = await self.client.post("/local/api/location", json={
+            "person_id": self.person(who).id, "client_id": uuid.uuid4().hex, "lat": lat, "lng": lng, "label": label})
+        assert r.status == 200, await r.text()
 
     async def _upload(self, who: str, kind: str, path: Path, mime: str) -> None:
         import aiohttp
