@@ -66,3 +66,20 @@ async def test_when_transcription_fails_the_rep_is_told_and_the_audio_is_kept(
     told = await voice_chat.should_send("张伟", text="没能转成文字")
     assert "HTTP 500" in told.text and "录音已保存" in told.text
     assert len(await voice_chat.cards("张伟", "动作记录待确认")) == 1  # no record was guessed from nothing
+
+
+async def test_a_voice_check_keeps_what_was_said(voice_chat: Chat, asr: FakeASR, tmp_path: Path) -> None:
+    """A checklist check asking for voice takes the next voice message, transcript and all (not a new record)."""
+    from tests.stages.helpers import at_stage, item_id, items
+
+    await at_stage(voice_chat, "D001", "需求确认", "张伟", template="medical_3a")
+    await voice_chat.say("张伟", "瑞丰机械 检查清单")
+    card = await voice_chat.should_send("张伟", card="需求确认检查清单")
+    await voice_chat.press("张伟", card, f"ask:{await item_id(voice_chat, 'D001', '需求确认', 'clinical_head')}")
+    await voice_chat.should_send("张伟", card="需求确认检查清单", where=lambda c: "请直接在聊天里发语音" in c.text)
+    asr.transcripts = ["主任确认要两台，明年一季度到货"]
+    await voice_chat.send_voice("张伟", recording(voice_chat, tmp_path))
+    await voice_chat.should_send("张伟", text="已记为「临床科室主任需求确认」的凭证")
+    check = (await items(voice_chat, "D001", "需求确认"))["clinical_head"]
+    assert check.status == "done" and check.evidence["transcript"] == "主任确认要两台，明年一季度到货"
+    assert await voice_chat.cards("张伟", "动作记录待确认") == []
