@@ -63,9 +63,10 @@ def cmd_demo(args: argparse.Namespace) -> int:
     """The demo org, then two leads assigned by the rules (their cards wait in the outbox for `serve`)."""
     from datetime import timedelta
 
-    from bot.capabilities import lead_rules_from
+    from bot.capabilities import lead_rules_from, stage_rules_from
     from bot.demo.leads import seed_demo_leads
     from bot.demo.seed import seed_demo
+    from bot.demo.stages import seed_demo_stages
     from bot.service import Service
     from handlers.clock import FixedClock
 
@@ -83,6 +84,8 @@ def cmd_demo(args: argparse.Namespace) -> int:
                     n = await seed_demo_leads(s, lambda key, session: service.context(key, session, arrived),
                                               lead_rules_from(cfg))
                     said += f", {n} leads"
+                    said += ", " + await seed_demo_stages(
+                        s, lambda key, session: service.context(key, session, FixedClock(now)), stage_rules_from(cfg), now)
                 return said
         finally:
             await service.db.close()
