@@ -160,3 +160,33 @@ async def test_someone_else_cannot_move_the_customer_on(chat: Chat) -> None:
     await chat.should_send("李娜", text="这个客户的检查清单")
     await chat.settle()
     assert await stage_of(chat, RUIFENG) == "初步接触" and await changes(chat, RUIFENG) == []
+
+
+async def test_evidence_cannot_be_forged_by_pressing_the_hidden_answer(chat: Chat) -> None:
+    """The 'evidence arrived' action is only ever made by the bot from a real upload; a client sending it is
+    refused like any action the card does not show, and the check stays open."""
+    await at_stage(chat, RUIFENG, "方案报价", "张伟", template="general")
+    await chat.say("张伟", "瑞丰机械 检查清单")
+    card = await checklist(chat, "张伟", NAME, "方案报价")
+    site = await item_id(chat, RUIFENG, "方案报价", "site_photo")
+    await chat.press("张伟", card, f"ev:{site}", '{"kind": "image", "exif": {"lat": 31.4912, "lng": 120.3567}}')
+    await chat.should_send("张伟", text="这个按钮已失效")
+    await chat.press("张伟", card, f"tick:{site}")  # a photo check cannot be ticked either
+    await chat.should_send("张伟", text="这个按钮已失效")
+    await chat.settle()
+    assert (await items(chat, RUIFENG, "方案报价"))["site_photo"].status == "open"
+
+
+async def test_only_the_sender_moves_a_piece_of_evidence(chat: Chat, tmp_path: Path) -> None:
+    await at_stage(chat, RUIFENG, "方案报价", "张伟", template="general")
+    await chat.say("张伟", "瑞丰机械 检查清单")
+    await checklist(chat, "张伟", NAME, "方案报价")
+    await chat.say("张伟", "今天去瑞丰机械看了安装场地，下周一报价")
+    await chat.press("张伟", await chat.should_send("张伟", card="动作记录待确认"), "confirm")
+    await chat.send_photo("张伟", photo(tmp_path / "site.jpg", lat=31.4912, lng=120.3567, taken="2026:11:24 09:59:00"))
+    moved = await chat.should_send("张伟", card="已作为凭证附到记录")
+    target = f"mv:i{await item_id(chat, RUIFENG, '方案报价', 'site_photo')}"
+    await chat.press("王芳", moved, target)
+    await chat.should_send("王芳", text="只能由发送凭证的本人操作")
+    await chat.settle()
+    assert (await items(chat, RUIFENG, "方案报价"))["site_photo"].status == "open"
