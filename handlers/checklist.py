@@ -35,7 +35,7 @@ from handlers.context import Context, NoRoute
 from handlers.domain import StageChanged
 from handlers.people import STALE, refusal
 from handlers.replies import await_reply
-from handlers.rhythm import cards_of, direct_supervisor, in_chain
+from handlers.rhythm import direct_supervisor, in_chain
 from storage.models import Card as CardRow
 from storage.models import ChecklistItem, Customer, Person, StageChange
 from storage.upsert import insert_ignore
@@ -385,6 +385,15 @@ async def _override(ctx: Context, rules: StageRules, customer: Customer, presser
     return ""
 
 
+async def open_cards(ctx: Context, kind: str, customer_id: str, stage: str) -> list[CardRow]:
+    """The still-open cards of one customer's stage (the JSON lookup runs in the database, on recent cards only)."""
+    subject = col(CardRow.subject)
+    q = select(CardRow).where(col(CardRow.kind) == kind, col(CardRow.state) == "open",
+                              col(CardRow.created_at) >= ctx.now() - CARD_HISTORY,
+                              subject["customer_id"].as_string() == customer_id, subject["stage"].as_string() == stage)
+    return list((await ctx.session.execute(q.order_by(col(CardRow.created_at)))).scalars())
+
+
 async def advance(ctx: Context, rules: StageRules, customer: Customer, by: Person, *, reason: str | None = None,
                   missing: list[str] | None = None) -> None:
     """Move the customer one stage on: record it, retire the old stage's cards, push the new checklist."""
@@ -397,16 +406,14 @@ async def advance(ctx: Context, rules: StageRules, customer: Customer, by: Perso
     customer.stage = new
     ctx.session.add(customer)
     await ctx.session.flush()
-    for row in await cards_of(ctx.session, KIND, since=ctx.now() - CARD_HISTORY):
-        if row.subject.get("customer_id") == customer.id and row.subject.get("stage") == old and row.state == "open":
-            row.state = "moved"
-            viewer = await ctx.person(row.audience_id)
-            await ctx.update_card(row, await checklist_card(ctx, rules, customer, viewer, row.view, stage=old))
-    for row in await cards_of(ctx.session, GATE_KIND, since=ctx.now() - CARD_HISTORY):
-        if row.subject.get("customer_id") == customer.id and row.subject.get("stage") == old and row.state == "open":
-            row.state = "passed" if reason else "moot"
-            row.subject = {**row.subject, "reason": reason or "", "by": by.name}
-            await ctx.update_card(row, await gate_card(ctx, rules, row.subject, row.state))
+    for row in await open_cards(ctx, KIND, customer.id, old):
+        row.state = "moved"
+        viewer = await ctx.person(row.audience_id)
+        await ctx.update_card(row, await checklist_card(ctx, rules, customer, viewer, row.view, stage=old))
+    for row in await open_cards(ctx, GATE_KIND, customer.id, old):
+        row.state = "passed" if reason else "moot"
+        row.subject = {**row.subject, "reason": reason or "", "by": by.name}
+        await ctx.update_card(row, await gate_card(ctx, rules, row.subject, row.state))
     await ctx.publish(StageChanged(at=ctx.now(), customer_id=customer.id, old=old, new=new, by=by.id))
     if reason and customer.owner_id is not None and customer.owner_id != by.id:
         await ctx.send_text(f"✅ {by.name}已放行：{customer.name}进入「{new}」。原因：{reason}", person_id=customer.owner_id)

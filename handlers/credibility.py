@@ -31,7 +31,7 @@ from handlers.context import Context, NoRoute
 from handlers.domain import EvidenceAttached, RecordConfirmed, RecordFlagged, RecordVerified
 from handlers.people import refusal, supervisor_chain
 from handlers.replies import await_reply
-from handlers.rhythm import cards_of, in_chain
+from handlers.rhythm import in_chain
 from storage.models import (
     ActionRecord,
     ActionType,
@@ -214,8 +214,9 @@ async def verify_card(ctx: Context, v: Verification, subject: dict[str, Any], pr
 
 
 async def _copies(ctx: Context, v: Verification) -> list[CardRow]:
-    return [r for r in await cards_of(ctx.session, KIND, since=v.created_at - timedelta(minutes=1))
-            if r.subject.get("verification_id") == v.id]
+    q = select(CardRow).where(col(CardRow.kind) == KIND, col(CardRow.created_at) >= v.created_at - timedelta(minutes=1),
+                              col(CardRow.subject)["verification_id"].as_integer() == v.id)
+    return list((await ctx.session.execute(q.order_by(col(CardRow.created_at)))).scalars())
 
 
 async def _refresh_cards(ctx: Context, v: Verification) -> None:
