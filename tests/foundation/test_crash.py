@@ -61,7 +61,7 @@ def query(db: Path, sql: str) -> list[tuple[object, ...]]:
 
 
 def rep_id(db: Path) -> int:
-    return int(query(db, "SELECT id FROM person WHERE name='张伟'")[0][0])
+    return int(query(db, "SELECT id FROM person WHERE name='李娜'")[0][0])  # a rep the demo sends no cards
 
 
 class Server:
