@@ -8,7 +8,7 @@ settings (rules, times, calendar). Adding a capability = its module under ``hand
 from __future__ import annotations
 
 from bot.config import Config, parse_hhmm
-from handlers import capture, coming, daily_rhythm, leads, stages, timeline
+from handlers import capture, coming, contracts, daily_rhythm, leads, stages, timeline
 from handlers.checklist import Check, StageRules, Template
 from handlers.context import Settings
 from handlers.daily_rhythm import Times
@@ -69,6 +69,13 @@ def stage_rules_from(cfg: Config) -> StageRules:
                       verify_hours=r.verify_deadline_hours, scan_every_min=st.verify_scan_every_min)
 
 
+def contract_rules_from(cfg: Config) -> contracts.ContractRules:
+    c = cfg.contracts
+    return contracts.ContractRules(
+        steps=tuple(contracts.StepRule(s.name, tuple(s.approvers), s.wait_hours) for s in c.steps),
+        scan_every_min=c.scan_every_min)
+
+
 def workdays_from(cfg: Config) -> Workdays:
     return Workdays(cfg.schedule.extra_holidays, cfg.schedule.extra_workdays)
 
@@ -86,6 +93,7 @@ def capabilities(cfg: Config, workdays: Workdays) -> list[Capability]:
         timeline.capability,
         leads.capability(lead_rules_from(cfg)),
         stages.capability(stage_rules_from(cfg)),
+        contracts.capability(contract_rules_from(cfg)),
         coming.capability,
     ]
 

@@ -377,6 +377,48 @@ class LeadsConfig(Section):
         return v
 
 
+class ContractStepConfig(Section):
+    """One step of the contract approval chain: its name, who approves, how long it may wait."""
+
+    name: str = Field(min_length=1, max_length=20)
+    # tried in order, the first active person found approves: a person's name, or ``role:<role>`` (the nearest
+    # person of that role above the requester, else the first of that role); never the requester themself
+    approvers: tuple[str, ...] = Field(min_length=1)
+    wait_hours: float = Field(24.0, gt=0, le=720)  # waiting longer warns the approver and the requester's supervisor
+
+    @field_validator("approvers")
+    @classmethod
+    def _approvers(cls, v: tuple[str, ...]) -> tuple[str, ...]:
+        roles = {"rep", "supervisor", "manager", "store_staff", "store_manager"}
+        for a in v:
+            if not a.strip():
+                raise ValueError("an approver is a person's name or role:<role>, not empty")
+            if a.startswith("role:") and a[5:] not in roles:
+                raise ValueError(f"{a!r}: role must be one of {', '.join(sorted(roles))}")
+        return v
+
+
+def _default_contract_steps() -> tuple[ContractStepConfig, ...]:
+    return (ContractStepConfig(name="法务初审", approvers=("role:supervisor",), wait_hours=24),
+            ContractStepConfig(name="财务信用评估", approvers=("role:manager",), wait_hours=24),
+            ContractStepConfig(name="用印", approvers=("role:manager",), wait_hours=8))
+
+
+class ContractsConfig(Section):
+    """The contract approval chain (发起合同审批): its steps in order."""
+
+    steps: tuple[ContractStepConfig, ...] = Field(default_factory=_default_contract_steps, min_length=1, max_length=10)
+    scan_every_min: int = Field(15, ge=1, le=60)  # how often steps past their wait limit are looked for
+
+    @field_validator("steps")
+    @classmethod
+    def _unique(cls, v: tuple[ContractStepConfig, ...]) -> tuple[ContractStepConfig, ...]:
+        names = [s.name for s in v]
+        if len(set(names)) != len(names):
+            raise ValueError("each step name once")
+        return v
+
+
 class LoggingConfig(Section):
     level: str = Field("INFO", pattern=r"^(DEBUG|INFO|WARNING|ERROR)$")
     json_lines: bool = Field(True, alias="json")
@@ -413,6 +455,7 @@ class Config(BaseSettings):
     evidence: EvidenceConfig = EvidenceConfig()
     security: SecurityConfig = SecurityConfig()
     leads: LeadsConfig = LeadsConfig()
+    contracts: ContractsConfig = ContractsConfig()
     logging: LoggingConfig = LoggingConfig()
 
 

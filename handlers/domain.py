@@ -63,3 +63,13 @@ class RecordVerified(DomainEvent):
 
     record_id: int
     ok: bool
+
+
+@dataclass(frozen=True)
+class ContractApproved(DomainEvent):
+    """The last step of a contract request's approval chain approved it (用印 done)."""
+
+    request_id: int
+    customer_id: str
+    rep_id: int
+    amount: int

@@ -11,7 +11,7 @@ from datetime import date, datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import Column, Index, UniqueConstraint
+from sqlalchemy import BigInteger, Column, Index, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from storage.types import JSONType, UTCDateTime, utcnow
@@ -412,3 +412,54 @@ class Verification(SQLModel, table=True):
     note: str | None = None
     escalated_at: datetime | None = _ts()
     card_id: str | None = None
+
+
+class ContractStatus(StrEnum):
+    draft = "draft"  # waiting for the contract file; no approver has been asked yet
+    pending = "pending"
+    approved = "approved"
+    rejected = "rejected"
+
+
+class ContractRequest(SQLModel, table=True):
+    """A contract approval request (合同审批): who asked, for which customer and amount, and how it ended."""
+
+    __tablename__ = "contract_request"
+    __table_args__ = (Index("ix_contract_request_rep_status", "rep_id", "status"),)
+    id: int | None = Field(default=None, primary_key=True)
+    customer_id: str = Field(foreign_key="customer.id")
+    rep_id: int = Field(foreign_key="person.id")
+    amount: int = Field(sa_column=Column(BigInteger(), nullable=False))  # yuan
+    attachment: dict[str, Any] = _json(dict)  # the contract file's evidence entry (name, path, sha256 …)
+    status: ContractStatus = ContractStatus.draft
+    created_at: datetime = _created()
+    closed_at: datetime | None = _ts()
+    reason: str | None = None  # why it was rejected
+    card_id: str | None = None  # the requester's card, updated as steps pass
+
+
+class StepStatus(StrEnum):
+    queued = "queued"
+    waiting = "waiting"
+    approved = "approved"
+    rejected = "rejected"
+
+
+class ApprovalStep(SQLModel, table=True):
+    """One step of a request's chain (法务初审 …), its approver fixed when the request was made."""
+
+    __tablename__ = "approval_step"
+    __table_args__ = (UniqueConstraint("request_id", "idx"), Index("ix_approval_step_status_due", "status", "due_at"))
+    id: int | None = Field(default=None, primary_key=True)
+    request_id: int = Field(foreign_key="contract_request.id")
+    idx: int
+    name: str
+    approver_id: int = Field(foreign_key="person.id", index=True)
+    status: StepStatus = StepStatus.queued
+    wait_hours: float = 24.0  # the step's limit, copied from the config when the request was made
+    started_at: datetime | None = _ts()
+    due_at: datetime | None = _ts()
+    decided_at: datetime | None = _ts()
+    note: str | None = None
+    warned_at: datetime | None = _ts()
+    card_id: str | None = None  # the approver's card
