@@ -83,24 +83,24 @@ class ContractRules:
 
 # ---- reading the request -----------------------------------------------------------------------
 def parse_request(rest: str) -> tuple[str, int | None, str]:
-    """(customer words, amount in yuan, problem) from what follows 发起合同审批."""
+    """(customer words, amount in yuan, problem) from what follows 发起合同审批 (amounts of 0 are not money)."""
     money = find_money(rest)
     amounts = {m.amount for m in money}
     name = rest
     for m in reversed(money):
         name = name[:m.start] + " " + name[m.end:]
     words = _LABELS.sub(" ", name).split()
+    if not amounts:
+        return "", None, "请写明合同金额（带单位，如50万、80000元）。" + USAGE
+    if len(amounts) > 1:
+        return "", None, "一次只能写一个合同金额。" + USAGE
+    amount = amounts.pop()
+    if amount > MAX_AMOUNT:
+        return "", None, f"合同金额{fmt_money(amount)}不合理，请检查后重发。"
     if not words:
         return "", None, "请写明客户名称。" + USAGE
     if len(words) > 1:
         return "", None, f"看不懂「{'、'.join(words)}」中哪个是客户，请只写一个客户名称。" + USAGE
-    if not amounts:
-        return words[0], None, "请写明合同金额（带单位，如50万、80000元）。" + USAGE
-    if len(amounts) > 1:
-        return words[0], None, "一次只能写一个合同金额。" + USAGE
-    amount = amounts.pop()
-    if amount <= 0 or amount > MAX_AMOUNT:
-        return words[0], None, f"合同金额{amount}元不合理，请检查后重发。"
     return words[0], amount, ""
 
 
