@@ -63,7 +63,8 @@ def cmd_demo(args: argparse.Namespace) -> int:
     """The demo org, then two leads assigned by the rules (their cards wait in the outbox for `serve`)."""
     from datetime import timedelta
 
-    from bot.capabilities import lead_rules_from, stage_rules_from
+    from bot.capabilities import contract_rules_from, lead_rules_from, stage_rules_from
+    from bot.demo.contracts import seed_demo_contracts
     from bot.demo.leads import seed_demo_leads
     from bot.demo.seed import seed_demo
     from bot.demo.stages import seed_demo_stages
@@ -86,6 +87,8 @@ def cmd_demo(args: argparse.Namespace) -> int:
                     said += f", {n} leads"
                     said += ", " + await seed_demo_stages(
                         s, lambda key, session: service.context(key, session, FixedClock(now)), stage_rules_from(cfg), now)
+                    said += ", " + await seed_demo_contracts(
+                        s, lambda key, session, at: service.context(key, session, at), contract_rules_from(cfg), now)
                 return said
         finally:
             await service.db.close()

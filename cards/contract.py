@@ -42,9 +42,12 @@ class StepLine:
     waited: timedelta | None = None  # waiting: so far; decided: how long it took
     overdue: bool = False
     note: str = ""
+    since: str = ""  # local start time of the step ("14:05", or "12-03 14:05" when not today)
 
 
-def step_line(n: int, s: StepLine) -> str:
+def step_line(n: int, s: StepLine, live: bool = False) -> str:
+    """One step as a line. A card is a snapshot that stays in the chat, so a waiting step shows since when it
+    waits; ``live`` (an answer computed now, like 「我的合同审批」) also says for how long."""
     head = f"{ICONS.get(s.status, '⬜')} {n}. {s.name} · {s.approver}"
     waited = fmt_wait(s.waited) if s.waited is not None else ""
     match s.status:
@@ -54,7 +57,8 @@ def step_line(n: int, s: StepLine) -> str:
             return f"{head} · 已驳回（用时{waited}）：{s.note}"
         case "waiting":
             late = "，⚠️ 已超时" if s.overdue else ""
-            return f"{head} · 已等待{waited}（时限{fmt_hours(s.limit_hours)}{late}）"
+            how_long = f"已等待{waited}，" if live else ""
+            return f"{head} · {how_long}{s.since}起等待（时限{fmt_hours(s.limit_hours)}{late}）"
     return f"{head}（时限{fmt_hours(s.limit_hours)}）"
 
 

@@ -20,7 +20,7 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import select
@@ -190,7 +190,7 @@ async def view_of(ctx: Context, req: ContractRequest, *, asking_file: bool = Fal
         lines.append(StepLine(name=s.name, approver=names.get(s.approver_id, "?"), status=s.status.value,
                               limit_hours=s.wait_hours, waited=end - s.started_at if end and s.started_at else None,
                               overdue=s.status == StepStatus.waiting and s.due_at is not None and now >= s.due_at,
-                              note=s.note or ""))
+                              note=s.note or "", since=_local(ctx, s.started_at)))
     first = steps[0].started_at if steps else None
     total = req.closed_at - first if req.closed_at and first else None
     return ContractView(request_id=_rid(req), customer=customer.name if customer else req.customer_id, amount=req.amount,
@@ -432,7 +432,7 @@ async def status_text(ctx: Context, person: Person, limit: int = 5) -> str:
             v = await view_of(ctx, req)
             out.append(f"#{v.request_id} {v.customer} {fmt_money(v.amount)} · {labels[v.status]}"
                        + (f"（{v.reason}）" if v.reason else ""))
-            out += [f"  {step_line(n, s)}" for n, s in enumerate(v.steps, 1)]
+            out += [f"  {step_line(n, s, live=True)}" for n, s in enumerate(v.steps, 1)]
     if waiting:
         out.append("🖋️ 等我审批：")
         for s in waiting:
@@ -441,7 +441,7 @@ async def status_text(ctx: Context, person: Person, limit: int = 5) -> str:
                 continue
             v = await view_of(ctx, theirs)
             line = v.steps[s.idx]
-            waited = step_line(s.idx + 1, line).split(" · ")[-1]
+            waited = step_line(s.idx + 1, line, live=True).split(" · ")[-1]
             out.append(f"#{v.request_id} {v.customer} {fmt_money(v.amount)} · {s.name} · {waited}（在审批卡片上处理）")
     return "\n".join(out)
 
@@ -475,6 +475,13 @@ def capability(rules: ContractRules) -> Capability:
         return True
 
     return cap
+
+
+def _local(ctx: Context, at: datetime | None) -> str:
+    if at is None:
+        return ""
+    local = at.astimezone(ctx.settings.tz)
+    return local.strftime("%H:%M" if local.date() == ctx.today() else "%m-%d %H:%M")
 
 
 def _pid(p: Person) -> int:

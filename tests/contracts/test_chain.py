@@ -135,7 +135,7 @@ async def test_my_contracts_shows_how_long_each_step_waited(chat: Chat, tmp_path
     mine = (await chat.should_send("张伟", text="我发起的合同审批")).text
     assert f"#1 {NAME} 50万元 · 审批中" in mine
     assert "1. 法务初审 · 王芳 · 已同意，用时不到1分钟" in mine
-    assert "2. 财务信用评估 · 周建国 · 已等待2小时30分（时限24小时）" in mine
+    assert "2. 财务信用评估 · 周建国 · 已等待2小时30分，10:00起等待（时限24小时）" in mine
     await chat.say("周建国", "我的合同审批")
     theirs = (await chat.should_send("周建国", text="等我审批")).text
     assert f"#1 {NAME} 50万元 · 财务信用评估 · 已等待2小时30分" in theirs

@@ -16,7 +16,7 @@ async def test_every_step_approves_and_the_rep_is_told(chat: Chat, tmp_path: Pat
     assert "江苏恒远化工有限公司" in first.text and "50万元" in first.text
     await chat.press("王芳", first, "cok")
     rep_card = await chat.should_send("张伟", card=f"{NAME}：财务信用评估审批中")
-    assert "✅ 1. 法务初审 · 王芳 · 已同意" in rep_card.text and "⏳ 2. 财务信用评估 · 周建国 · 已等待" in rep_card.text
+    assert "✅ 1. 法务初审 · 王芳 · 已同意" in rep_card.text and "⏳ 2. 财务信用评估 · 周建国 · 10:00起等待（时限24小时）" in rep_card.text
     second = await chat.should_send("周建国", card="财务信用评估（2/3）：待你审批")
     await chat.press("周建国", second, "cok")
     third = await chat.should_send("周建国", card="用印（3/3）：待你审批")
