@@ -52,7 +52,15 @@ from handlers.timeline import find_customer
 from handlers.understanding.money import find_money
 from scheduler.registry import Timetable, unit_job
 from storage import outbox
-from storage.models import ApprovalStep, ContractRequest, ContractStatus, Customer, Person, Role, StepStatus
+from storage.models import (
+    ApprovalStep,
+    ApprovalStepStatus,
+    ContractRequest,
+    ContractStatus,
+    Customer,
+    Person,
+    Role,
+)
 from storage.models import Card as CardRow
 
 REASON_MAX = 100
@@ -186,10 +194,10 @@ async def view_of(ctx: Context, req: ContractRequest, *, asking_file: bool = Fal
     now = ctx.now()
     lines = []
     for s in steps:
-        end = s.decided_at or (now if s.status == StepStatus.waiting else None)
+        end = s.decided_at or (now if s.status == ApprovalStepStatus.waiting else None)
         lines.append(StepLine(name=s.name, approver=names.get(s.approver_id, "?"), status=s.status.value,
                               limit_hours=s.wait_hours, waited=end - s.started_at if end and s.started_at else None,
-                              overdue=s.status == StepStatus.waiting and s.due_at is not None and now >= s.due_at,
+                              overdue=s.status == ApprovalStepStatus.waiting and s.due_at is not None and now >= s.due_at,
                               note=s.note or "", since=_local(ctx, s.started_at)))
     first = steps[0].started_at if steps else None
     total = req.closed_at - first if req.closed_at and first else None
@@ -223,7 +231,7 @@ async def refresh(ctx: Context, req: ContractRequest, *, skip: str | None = None
 # ---- the chain ---------------------------------------------------------------------------------
 async def start_step(ctx: Context, req: ContractRequest, step: ApprovalStep) -> None:
     """The step waits from now; its approver gets the contract file, then the card."""
-    step.status, step.started_at = StepStatus.waiting, ctx.now()
+    step.status, step.started_at = ApprovalStepStatus.waiting, ctx.now()
     step.due_at = ctx.now() + timedelta(hours=step.wait_hours)
     ctx.session.add(step)
     await ctx.session.flush()
@@ -272,7 +280,7 @@ async def attach(ctx: Context, req: ContractRequest, presser: Person, raw: str) 
 async def decide(ctx: Context, req: ContractRequest, step: ApprovalStep, by: Person, *, ok: bool,
                  note: str | None = None) -> None:
     now = ctx.now()
-    step.status = StepStatus.approved if ok else StepStatus.rejected
+    step.status = ApprovalStepStatus.approved if ok else ApprovalStepStatus.rejected
     step.decided_at, step.note = now, note
     ctx.session.add(step)
     steps = await steps_of(ctx, _rid(req))
@@ -362,7 +370,7 @@ async def on_step(ctx: Context, row: CardRow, presser: Person, action: CardActio
         approver = await ctx.person(step.approver_id)
         await ctx.send_text(refusal(f"「{step.name}」的审批人{approver.name}"), person_id=_pid(presser))
         return
-    if step.status != StepStatus.waiting or req.status != ContractStatus.pending:
+    if step.status != ApprovalStepStatus.waiting or req.status != ContractStatus.pending:
         await ctx.send_text("这一步已经处理过了，未做任何修改。", person_id=_pid(presser))
         await ctx.update_card(row, await approval_card(ctx, req, step))
         return
@@ -384,7 +392,7 @@ async def on_step(ctx: Context, row: CardRow, presser: Person, action: CardActio
 
 # ---- a step waiting too long -------------------------------------------------------------------
 async def overdue(ctx: Context) -> list[int]:
-    q = select(col(ApprovalStep.id)).where(col(ApprovalStep.status) == StepStatus.waiting,
+    q = select(col(ApprovalStep.id)).where(col(ApprovalStep.status) == ApprovalStepStatus.waiting,
                                            col(ApprovalStep.due_at) <= ctx.now(), col(ApprovalStep.warned_at).is_(None))
     return [i or 0 for i in (await ctx.session.execute(q.order_by(col(ApprovalStep.id)))).scalars()]
 
@@ -393,7 +401,7 @@ async def warn(ctx: Context, step_id: int) -> int:
     """Once per step: a warning card to its approver and to the requester's supervisor; both cards turn red."""
     step = await ctx.session.get(ApprovalStep, step_id)
     req = await ctx.session.get(ContractRequest, step.request_id) if step is not None else None
-    if step is None or req is None or step.status != StepStatus.waiting or step.warned_at is not None or \
+    if step is None or req is None or step.status != ApprovalStepStatus.waiting or step.warned_at is not None or \
             step.due_at is None or ctx.now() < step.due_at:
         return 0
     step.warned_at = ctx.now()
@@ -420,7 +428,7 @@ async def status_text(ctx: Context, person: Person, limit: int = 5) -> str:
     mine = list((await ctx.session.execute(select(ContractRequest).where(col(ContractRequest.rep_id) == pid)
                                            .order_by(col(ContractRequest.id).desc()).limit(limit))).scalars())
     waiting = list((await ctx.session.execute(select(ApprovalStep).where(
-        col(ApprovalStep.approver_id) == pid, col(ApprovalStep.status) == StepStatus.waiting)
+        col(ApprovalStep.approver_id) == pid, col(ApprovalStep.status) == ApprovalStepStatus.waiting)
         .order_by(col(ApprovalStep.started_at)))).scalars())
     if not mine and not waiting:
         return "你还没有合同审批。" + USAGE

@@ -438,7 +438,7 @@ class ContractRequest(SQLModel, table=True):
     card_id: str | None = None  # the requester's card, updated as steps pass
 
 
-class StepStatus(StrEnum):
+class ApprovalStepStatus(StrEnum):
     queued = "queued"
     waiting = "waiting"
     approved = "approved"
@@ -455,7 +455,7 @@ class ApprovalStep(SQLModel, table=True):
     idx: int
     name: str
     approver_id: int = Field(foreign_key="person.id", index=True)
-    status: StepStatus = StepStatus.queued
+    status: ApprovalStepStatus = ApprovalStepStatus.queued
     wait_hours: float = 24.0  # the step's limit, copied from the config when the request was made
     started_at: datetime | None = _ts()
     due_at: datetime | None = _ts()

@@ -15,7 +15,7 @@ from bot.service import Service
 from handlers.clock import FixedClock
 from handlers.context import Context
 from handlers.domain import ContractApproved
-from storage.models import ContractStatus, StepStatus
+from storage.models import ApprovalStepStatus, ContractStatus
 from tests.conftest import make_config, seeded
 from tests.contracts.helpers import HENGYUAN, NAME, card_count, own, requests, steps, submitted
 from tests.harness import Chat, LocalChat, open_local, people_of
@@ -89,7 +89,7 @@ async def test_a_reject_needs_a_short_reason(chat: Chat, tmp_path: Path) -> None
     await chat.should_send("王芳", card="法务初审", where=lambda c: "驳回需要写明原因" in c.text)
     await chat.press("王芳", first, "crej", "太" * 101)
     await chat.should_send("王芳", card="法务初审", where=lambda c: "原因请控制在100字以内" in c.text)
-    assert (await steps(chat))[0].status == StepStatus.waiting
+    assert (await steps(chat))[0].status == ApprovalStepStatus.waiting
     await chat.press("王芳", first, "crej", "金额与报价单不符")
     await chat.should_send("张伟", text="被王芳驳回：金额与报价单不符")
     [req] = await requests(chat)
@@ -123,7 +123,7 @@ async def test_a_redelivered_press_changes_nothing(chat: Chat, tmp_path: Path) -
         assert r.status == 200
     await chat.should_send("周建国", card="财务信用评估（2/3）：待你审批")
     await chat.settle()
-    assert [s.status for s in await steps(chat)] == [StepStatus.approved, StepStatus.waiting, StepStatus.queued]
+    assert [s.status for s in await steps(chat)] == [ApprovalStepStatus.approved, ApprovalStepStatus.waiting, ApprovalStepStatus.queued]
     assert await card_count(chat, "contract_step") == 2
     assert not [t for t in await chat.texts("王芳") if "未做任何修改" in t]
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from storage.models import ContractStatus, StepStatus
+from storage.models import ApprovalStepStatus, ContractStatus
 from tests.contracts.helpers import NAME, card_count, requests, steps, submitted
 from tests.harness import Chat
 
@@ -26,7 +26,7 @@ async def test_every_step_approves_and_the_rep_is_told(chat: Chat, tmp_path: Pat
     assert "✅ 3. 用印 · 周建国 · 已同意" in done.text
     [req] = await requests(chat)
     assert req.status == ContractStatus.approved and req.closed_at is not None
-    assert [s.status for s in await steps(chat)] == [StepStatus.approved] * 3
+    assert [s.status for s in await steps(chat)] == [ApprovalStepStatus.approved] * 3
 
 
 async def test_a_rejection_returns_to_the_rep_with_its_reason(chat: Chat, tmp_path: Path) -> None:
@@ -39,7 +39,7 @@ async def test_a_rejection_returns_to_the_rep_with_its_reason(chat: Chat, tmp_pa
     assert card.facts.get("驳回原因") == "违约金条款缺失"
     [req] = await requests(chat)
     assert req.status == ContractStatus.rejected and req.reason == "违约金条款缺失"
-    assert [s.status for s in await steps(chat)] == [StepStatus.rejected, StepStatus.queued, StepStatus.queued]
+    assert [s.status for s in await steps(chat)] == [ApprovalStepStatus.rejected, ApprovalStepStatus.queued, ApprovalStepStatus.queued]
     assert await card_count(chat, "contract_step") == 1  # nobody after the rejecting step was asked
 
 
@@ -49,11 +49,11 @@ async def test_outsiders_and_repeated_presses_change_nothing(chat: Chat, tmp_pat
     await chat.should_send("刘强", text="只能由「法务初审」的审批人王芳操作")
     await chat.press("张伟", first, "cok")  # the requester cannot approve his own contract
     await chat.should_send("张伟", text="只能由「法务初审」的审批人王芳操作")
-    assert [s.status for s in await steps(chat)] == [StepStatus.waiting, StepStatus.queued, StepStatus.queued]
+    assert [s.status for s in await steps(chat)] == [ApprovalStepStatus.waiting, ApprovalStepStatus.queued, ApprovalStepStatus.queued]
     await chat.press("王芳", first, "cok")
     await chat.should_send("周建国", card="财务信用评估（2/3）：待你审批")
     await chat.press("王芳", first, "cok")  # the card she saw before: the button is gone now
     await chat.should_send("王芳", text="未做任何修改")
     await chat.settle()
-    assert [s.status for s in await steps(chat)] == [StepStatus.approved, StepStatus.waiting, StepStatus.queued]
+    assert [s.status for s in await steps(chat)] == [ApprovalStepStatus.approved, ApprovalStepStatus.waiting, ApprovalStepStatus.queued]
     assert await card_count(chat, "contract_step") == 2

@@ -41,7 +41,7 @@ def upgrade() -> None:
         sa.Column('idx', sa.Integer(), nullable=False),
         sa.Column('name', S(), nullable=False),
         sa.Column('approver_id', sa.Integer(), sa.ForeignKey('person.id'), nullable=False),
-        sa.Column('status', sa.Enum('queued', 'waiting', 'approved', 'rejected', name='stepstatus'), nullable=False),
+        sa.Column('status', sa.Enum('queued', 'waiting', 'approved', 'rejected', name='approvalstepstatus'), nullable=False),
         sa.Column('wait_hours', sa.Float(), nullable=False),
         sa.Column('started_at', UTCDateTime(), nullable=True),
         sa.Column('due_at', UTCDateTime(), nullable=True),
@@ -61,5 +61,5 @@ def downgrade() -> None:
     op.drop_table('approval_step')
     op.drop_index('ix_contract_request_rep_status', table_name='contract_request')
     op.drop_table('contract_request')
-    sa.Enum(name='stepstatus').drop(op.get_bind(), checkfirst=True)
+    sa.Enum(name='approvalstepstatus').drop(op.get_bind(), checkfirst=True)
     sa.Enum(name='contractstatus').drop(op.get_bind(), checkfirst=True)
