@@ -18,6 +18,7 @@ from handlers.domain import ContractApproved
 from storage.models import ApprovalStepStatus, ContractStatus
 from tests.conftest import make_config, seeded
 from tests.contracts.helpers import HENGYUAN, NAME, card_count, own, requests, steps, submitted
+from tests.evidence.photos import photo
 from tests.harness import Chat, LocalChat, open_local, people_of
 from tests.stages.test_walk import pdf
 
@@ -71,16 +72,45 @@ async def test_bad_requests_are_refused_and_change_nothing(chat: Chat) -> None:
     assert len(await requests(chat)) == 1 and await card_count(chat, "contract") == 1
 
 
-async def test_a_chain_with_nobody_to_approve_a_step_is_not_started(tmp_path: Path, clock: FixedClock,
-                                                                    aiohttp_client: Any) -> None:
-    cfg = make_config(tmp_path, contracts={"steps": [{"name": "法务初审", "approvers": ["不在公司的人"], "wait_hours": 4}]})
+async def chain_of(tmp_path: Path, clock: FixedClock, aiohttp_client: Any, steps: list[dict[str, Any]]) -> Chat:
+    """The local emulator with its own contracts.steps."""
+    cfg = make_config(tmp_path, contracts={"steps": steps})
     await seeded(cfg, clock.now())
     service = Service(cfg, clock=clock)
-    chat = LocalChat(service, await aiohttp_client(service.app()), clock, await people_of(service))
+    return LocalChat(service, await aiohttp_client(service.app()), clock, await people_of(service))
+
+
+async def test_a_chain_with_nobody_to_approve_a_step_is_not_started(tmp_path: Path, clock: FixedClock,
+                                                                    aiohttp_client: Any) -> None:
+    chat = await chain_of(tmp_path, clock, aiohttp_client, [{"name": "法务初审", "approvers": ["不在公司的人"]}])
     await own(chat, HENGYUAN, "张伟")
     await chat.say("张伟", "发起合同审批 恒远化工 50万")
     await chat.should_send("张伟", text="审批链的「法务初审」找不到审批人")
     assert await requests(chat) == []
+
+
+async def test_approvers_by_name_fall_back_in_order_and_never_the_requester(tmp_path: Path, clock: FixedClock,
+                                                                            aiohttp_client: Any) -> None:
+    chat = await chain_of(tmp_path, clock, aiohttp_client, [
+        {"name": "法务初审", "approvers": ["不在公司的人", "陈磊"], "wait_hours": 4},
+        {"name": "用印", "approvers": ["role:supervisor"], "wait_hours": 2}])
+    await own(chat, HENGYUAN, "张伟")
+    await chat.say("王芳", "发起合同审批 恒远化工 50万")  # a supervisor, for her rep's customer
+    await chat.should_send("王芳", card=f"{NAME}：待上传合同")
+    await chat.send_photo("王芳", photo(tmp_path / "c.jpg"))
+    await chat.press("陈磊", await chat.should_send("陈磊", card="法务初审（1/2）：待你审批"), "cok")
+    # no supervisor above 王芳 (周建国 is a manager): the first other supervisor, never 王芳 herself
+    await chat.should_send("刘强", card="用印（2/2）：待你审批", where=lambda c: "本步时限" in c.text and "2小时" in c.text)
+    assert [s.approver_id for s in await steps(chat)] == [chat.person("陈磊").id, chat.person("刘强").id]
+
+
+async def test_a_later_approver_cannot_press_an_earlier_step(chat: Chat, tmp_path: Path) -> None:
+    first = await submitted(chat, tmp_path)
+    await chat.press("周建国", first, "cok")  # in the chain, but 财务信用评估 has not started
+    await chat.should_send("周建国", text="只能由「法务初审」的审批人王芳操作")
+    await chat.settle()
+    assert [s.status for s in await steps(chat)] == [ApprovalStepStatus.waiting, ApprovalStepStatus.queued,
+                                                     ApprovalStepStatus.queued]
 
 
 async def test_a_reject_needs_a_short_reason(chat: Chat, tmp_path: Path) -> None:
