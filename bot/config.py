@@ -389,7 +389,9 @@ class ContractStepConfig(Section):
     @field_validator("approvers")
     @classmethod
     def _approvers(cls, v: tuple[str, ...]) -> tuple[str, ...]:
-        roles = {"rep", "supervisor", "manager", "store_staff", "store_manager"}
+        from storage.models import Role  # the roles people have, whatever roles exist then
+
+        roles = {r.value for r in Role}
         for a in v:
             if not a.strip():
                 raise ValueError("an approver is a person's name or role:<role>, not empty")

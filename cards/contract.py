@@ -13,6 +13,7 @@ KIND = "contract"  # the requester's card
 STEP_KIND = "contract_step"  # an approver's card
 OVERDUE_KIND = "contract_overdue"  # the warning of a stuck step (no buttons)
 ICONS = {"queued": "⬜", "waiting": "⏳", "approved": "✅", "rejected": "⛔"}
+WITHDRAW = Button("cwithdraw", "撤回申请", "danger")
 
 
 def fmt_wait(d: timedelta) -> str:
@@ -68,7 +69,7 @@ class ContractView:
     customer: str
     amount: int
     requester: str
-    status: str  # draft | pending | approved | rejected
+    status: str  # draft | pending | approved | rejected | withdrawn
     steps: list[StepLine] = field(default_factory=list)
     attachment: str = ""  # the contract file's name
     created: str = ""  # local "MM-DD HH:MM"
@@ -98,18 +99,21 @@ def build_request(v: ContractView) -> Card:
         note = ("👉 请直接在聊天里发送合同文件（PDF、Word 或照片），10分钟内有效" if v.asking_file
                 else "发送合同文件后提交审批；超过10分钟请先点「上传合同文件」")
         return Card(kind=KIND, title=f"📄 {title}：待上传合同", color="blue", subtitle="收到合同文件后依次送审", facts=facts,
-                    lines=lines, buttons=[Button("cfile", "📎 上传合同文件", "primary")], note=v.problem or note)
+                    lines=lines, buttons=[Button("cfile", "📎 上传合同文件", "primary"), WITHDRAW], note=v.problem or note)
     if v.status == "approved":
         took = f"，全程用时{fmt_wait(v.total)}" if v.total is not None else ""
         return Card(kind=KIND, title=f"✅ {title}：审批通过", color="green", facts=facts, lines=lines,
                     note=f"全部{len(v.steps)}步已同意{took}")
+    if v.status == "withdrawn":
+        return Card(kind=KIND, title=f"↩️ {title}：已撤回", color="grey", facts=facts, lines=lines,
+                    note="需要时请重新发起：发起合同审批 客户名 金额")
     if v.status == "rejected":
         return Card(kind=KIND, title=f"⛔ {title}：已驳回", color="grey", facts=facts + [Fact("驳回原因", v.reason)],
                     lines=lines, note="可修改合同后重新发起：发起合同审批 客户名 金额")
     current = next((s for s in v.steps if s.status == "waiting"), None)
     color: Color = "red" if current and current.overdue else "yellow"
     return Card(kind=KIND, title=f"⏳ {title}：{current.name if current else ''}审批中", color=color, facts=facts,
-                lines=lines, note=v.problem or "每一步的等待时间实时可见；发「我的合同审批」随时查看")
+                lines=lines, buttons=[WITHDRAW], note=v.problem or "发「我的合同审批」查看每一步已等待多久")
 
 
 @dataclass
@@ -129,6 +133,9 @@ def build_approval(v: ApprovalView) -> Card:
     title = f"合同审批 #{r.request_id} · {step.name}（{v.step_idx + 1}/{len(r.steps)}）"
     facts = _facts(r) + [Fact("本步时限", fmt_hours(step.limit_hours))]
     lines = _lines(r)
+    if r.status == "withdrawn" and v.status == "waiting":
+        return Card(kind=STEP_KIND, title=f"↩️ {title}：申请人已撤回", color="grey", facts=facts, lines=lines,
+                    note="无需再审批")
     if v.status == "approved":
         return Card(kind=STEP_KIND, title=f"✅ {title}：已同意", color="green", facts=facts, lines=lines,
                     note="已转下一步" if v.step_idx + 1 < len(r.steps) else "审批链已完成")

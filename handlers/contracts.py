@@ -44,7 +44,7 @@ from handlers.context import Context, NoRoute
 from handlers.domain import ContractApproved
 from handlers.event import Event
 from handlers.people import STALE, refusal, supervisor_chain
-from handlers.replies import await_reply
+from handlers.replies import await_reply, clear
 from handlers.rhythm import direct_supervisor, in_chain
 from handlers.router import Capability
 from handlers.stages import scan_times
@@ -303,6 +303,21 @@ async def decide(ctx: Context, req: ContractRequest, step: ApprovalStep, by: Per
                                            rep_id=req.rep_id, amount=req.amount))
 
 
+async def withdraw(ctx: Context, req: ContractRequest, by: Person) -> None:
+    """The requester takes an open request back: it ends, the waiting approver is told and their card retires."""
+    req.status, req.closed_at, req.reason = ContractStatus.withdrawn, ctx.now(), "申请人撤回"
+    ctx.session.add(req)
+    if req.card_id and by.awaiting_card_id == req.card_id:  # a file sent next is evidence again, not this contract
+        clear(await ctx.session.get(CardRow, req.card_id), by)
+        ctx.session.add(by)
+    await ctx.session.flush()
+    await refresh(ctx, req)
+    current = next((s for s in await steps_of(ctx, _rid(req)) if s.status == ApprovalStepStatus.waiting), None)
+    if current is not None:
+        await ctx.send_text(f"↩️ {by.name}撤回了合同审批 #{req.id}，「{current.name}」无需再审批。", person_id=current.approver_id)
+    await ctx.send_text(f"↩️ 合同审批 #{req.id} 已撤回。", person_id=_pid(by))
+
+
 # ---- presses -----------------------------------------------------------------------------------
 @dataclass(frozen=True)
 class AskFile(CardAction, prefix="cfile"):
@@ -312,6 +327,11 @@ class AskFile(CardAction, prefix="cfile"):
 @dataclass(frozen=True)
 class AttachFile(CardAction, prefix="cattach"):
     entry: Value
+
+
+@dataclass(frozen=True)
+class Withdraw(CardAction, prefix="cwithdraw"):
+    pass
 
 
 @dataclass(frozen=True)
@@ -329,12 +349,12 @@ class Reject(CardAction, prefix="crej"):
     reason: Value
 
 
-REQUEST_ACTIONS = (AskFile, AttachFile)
+REQUEST_ACTIONS = (AskFile, AttachFile, Withdraw)
 STEP_ACTIONS = (Approve, RejectAsk, Reject)
 
 
 async def on_request(ctx: Context, row: CardRow, presser: Person, action: CardAction) -> None:
-    """Only the requester uploads the file, and only while the request waits for it."""
+    """Only the requester uploads the file (only while the request waits for it) or withdraws an open request."""
     req = await ctx.session.get(ContractRequest, row.subject.get("request_id"))
     if req is None:
         await ctx.send_text(STALE, person_id=_pid(presser))
@@ -342,8 +362,11 @@ async def on_request(ctx: Context, row: CardRow, presser: Person, action: CardAc
     if presser.id != req.rep_id:
         await ctx.send_text(refusal("发起这份审批的人"), person_id=_pid(presser))
         return
+    if isinstance(action, Withdraw) and req.status in OPEN:
+        await withdraw(ctx, req, presser)
+        return
     if req.status != ContractStatus.draft:
-        await ctx.send_text("合同文件已经提交，审批进行中或已结束，未做任何修改。", person_id=_pid(presser))
+        await ctx.send_text("这份申请已提交或已结束，未做任何修改。", person_id=_pid(presser))
         await ctx.update_card(row, await request_card(ctx, req))
         return
     match action:
@@ -371,7 +394,8 @@ async def on_step(ctx: Context, row: CardRow, presser: Person, action: CardActio
         await ctx.send_text(refusal(f"「{step.name}」的审批人{approver.name}"), person_id=_pid(presser))
         return
     if step.status != ApprovalStepStatus.waiting or req.status != ContractStatus.pending:
-        await ctx.send_text("这一步已经处理过了，未做任何修改。", person_id=_pid(presser))
+        said = "申请人已撤回这份申请" if req.status == ContractStatus.withdrawn else "这一步已经处理过了"
+        await ctx.send_text(f"{said}，未做任何修改。", person_id=_pid(presser))
         await ctx.update_card(row, await approval_card(ctx, req, step))
         return
     match action:
@@ -392,8 +416,9 @@ async def on_step(ctx: Context, row: CardRow, presser: Person, action: CardActio
 
 # ---- a step waiting too long -------------------------------------------------------------------
 async def overdue(ctx: Context) -> list[int]:
-    q = select(col(ApprovalStep.id)).where(col(ApprovalStep.status) == ApprovalStepStatus.waiting,
-                                           col(ApprovalStep.due_at) <= ctx.now(), col(ApprovalStep.warned_at).is_(None))
+    q = select(col(ApprovalStep.id)).join(ContractRequest, col(ContractRequest.id) == col(ApprovalStep.request_id)).where(
+        col(ApprovalStep.status) == ApprovalStepStatus.waiting, col(ContractRequest.status) == ContractStatus.pending,
+        col(ApprovalStep.due_at) <= ctx.now(), col(ApprovalStep.warned_at).is_(None))
     return [i or 0 for i in (await ctx.session.execute(q.order_by(col(ApprovalStep.id)))).scalars()]
 
 
@@ -402,7 +427,7 @@ async def warn(ctx: Context, step_id: int) -> int:
     step = await ctx.session.get(ApprovalStep, step_id)
     req = await ctx.session.get(ContractRequest, step.request_id) if step is not None else None
     if step is None or req is None or step.status != ApprovalStepStatus.waiting or step.warned_at is not None or \
-            step.due_at is None or ctx.now() < step.due_at:
+            req.status != ContractStatus.pending or step.due_at is None or ctx.now() < step.due_at:
         return 0
     step.warned_at = ctx.now()
     ctx.session.add(step)
@@ -427,19 +452,20 @@ async def status_text(ctx: Context, person: Person, limit: int = 5) -> str:
     pid = _pid(person)
     mine = list((await ctx.session.execute(select(ContractRequest).where(col(ContractRequest.rep_id) == pid)
                                            .order_by(col(ContractRequest.id).desc()).limit(limit))).scalars())
-    waiting = list((await ctx.session.execute(select(ApprovalStep).where(
-        col(ApprovalStep.approver_id) == pid, col(ApprovalStep.status) == ApprovalStepStatus.waiting)
-        .order_by(col(ApprovalStep.started_at)))).scalars())
+    waiting = list((await ctx.session.execute(select(ApprovalStep).join(
+        ContractRequest, col(ContractRequest.id) == col(ApprovalStep.request_id)).where(
+        col(ApprovalStep.approver_id) == pid, col(ApprovalStep.status) == ApprovalStepStatus.waiting,
+        col(ContractRequest.status) == ContractStatus.pending).order_by(col(ApprovalStep.started_at)))).scalars())
     if not mine and not waiting:
         return "你还没有合同审批。" + USAGE
-    labels = {"draft": "待上传合同", "pending": "审批中", "approved": "已通过", "rejected": "已驳回"}
+    labels = {"draft": "待上传合同", "pending": "审批中", "approved": "已通过", "rejected": "已驳回", "withdrawn": "已撤回"}
     out: list[str] = []
     if mine:
         out.append("📄 我发起的合同审批：")
         for req in mine:
             v = await view_of(ctx, req)
             out.append(f"#{v.request_id} {v.customer} {fmt_money(v.amount)} · {labels[v.status]}"
-                       + (f"（{v.reason}）" if v.reason else ""))
+                       + (f"（{v.reason}）" if v.status == "rejected" else ""))
             out += [f"  {step_line(n, s, live=True)}" for n, s in enumerate(v.steps, 1)]
     if waiting:
         out.append("🖋️ 等我审批：")

@@ -419,6 +419,7 @@ class ContractStatus(StrEnum):
     pending = "pending"
     approved = "approved"
     rejected = "rejected"
+    withdrawn = "withdrawn"  # the requester took it back (a wrong file, a changed deal)
 
 
 class ContractRequest(SQLModel, table=True):
@@ -434,7 +435,7 @@ class ContractRequest(SQLModel, table=True):
     status: ContractStatus = ContractStatus.draft
     created_at: datetime = _created()
     closed_at: datetime | None = _ts()
-    reason: str | None = None  # why it was rejected
+    reason: str | None = None  # why it was rejected (or withdrawn)
     card_id: str | None = None  # the requester's card, updated as steps pass
 
 

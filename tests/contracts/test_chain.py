@@ -113,6 +113,29 @@ async def test_a_later_approver_cannot_press_an_earlier_step(chat: Chat, tmp_pat
                                                      ApprovalStepStatus.queued]
 
 
+async def test_a_withdrawn_request_frees_the_customer_and_retires_the_approvers_card(chat: Chat, tmp_path: Path) -> None:
+    await own(chat, HENGYUAN, "张伟")
+    await chat.say("张伟", "发起合同审批 恒远化工 50万")
+    draft = await chat.should_send("张伟", card=f"{NAME}：待上传合同")
+    await chat.press("张伟", draft, "cwithdraw")  # a typo in the amount: take it back before sending the file
+    await chat.should_send("张伟", card="#1", where=lambda c: "已撤回" in c.title)
+    assert (await people_of(chat.service))["张伟"].awaiting_card_id is None  # a file sent now is no contract
+    first = await submitted(chat, tmp_path, text="发起合同审批 恒远化工 55万")  # the customer is free again
+    mine = await chat.should_send("张伟", card=f"合同审批 #2 · {NAME}：法务初审审批中")
+    await chat.press("王芳", first, "crej_ask")  # she meant to reject, but …
+    await chat.press("张伟", mine, "cwithdraw")
+    await chat.should_send("王芳", text="张伟撤回了合同审批 #2，「法务初审」无需再审批")
+    retired = await chat.should_send("王芳", card="合同审批 #2 · 法务初审", where=lambda c: "申请人已撤回" in c.title)
+    assert not retired.offered
+    await chat.say("王芳", "价格太低")  # … her reply comes after the withdrawal
+    await chat.should_send("王芳", text="申请人已撤回这份申请，未做任何修改")
+    assert "处理 0 项" in await chat.run("contract_overdue", chat.clock.now() + timedelta(days=2))
+    assert [r.status for r in await requests(chat)] == [ContractStatus.withdrawn, ContractStatus.withdrawn]
+    assert (await requests(chat))[1].reason == "申请人撤回"
+    await chat.say("王芳", "我的合同审批")
+    assert "等我审批" not in (await chat.should_send("王芳", text="合同审批")).text
+
+
 async def test_a_reject_needs_a_short_reason(chat: Chat, tmp_path: Path) -> None:
     first = await submitted(chat, tmp_path)
     await chat.press("王芳", first, "crej", "   ")

@@ -27,7 +27,7 @@ def upgrade() -> None:
         sa.Column('rep_id', sa.Integer(), sa.ForeignKey('person.id'), nullable=False),
         sa.Column('amount', sa.BigInteger(), nullable=False),
         sa.Column('attachment', JSONType(), nullable=False),
-        sa.Column('status', sa.Enum('draft', 'pending', 'approved', 'rejected', name='contractstatus'), nullable=False),
+        sa.Column('status', sa.Enum('draft', 'pending', 'approved', 'rejected', 'withdrawn', name='contractstatus'), nullable=False),
         sa.Column('created_at', UTCDateTime(), nullable=False),
         sa.Column('closed_at', UTCDateTime(), nullable=True),
         sa.Column('reason', S(), nullable=True),
