@@ -12,6 +12,8 @@ from handlers import capture, coming, contracts, daily_rhythm, leads, stages, ti
 from handlers.checklist import Check, StageRules, Template
 from handlers.context import Settings
 from handlers.daily_rhythm import Times
+from handlers.reports import capability as reports
+from handlers.reports import commission as report_commission
 from handlers.rhythm import Rules
 from handlers.router import Capability, Router
 from scheduler.workdays import Workdays
@@ -76,6 +78,16 @@ def contract_rules_from(cfg: Config) -> contracts.ContractRules:
         scan_every_min=c.scan_every_min)
 
 
+def report_rules_from(cfg: Config) -> reports.ReportRules:
+    r, st = cfg.reports, cfg.stages
+    return reports.ReportRules(
+        formula=report_commission.Formula.parse(r.commission_formula), window_days=r.window_days, dir=r.dir,
+        order=st.order, closed=tuple(cfg.rules.closed_stages),
+        chains={k: t.decision_chain for k, t in st.templates.items()}, default_template=st.default_template,
+        digest_at=parse_hhmm(cfg.schedule.daily_digest), digest_cutoff=parse_hhmm(r.digest_cutoff),
+        radar_at=cfg.schedule.weekly_radar)
+
+
 def workdays_from(cfg: Config) -> Workdays:
     return Workdays(cfg.schedule.extra_holidays, cfg.schedule.extra_workdays)
 
@@ -94,6 +106,7 @@ def capabilities(cfg: Config, workdays: Workdays) -> list[Capability]:
         leads.capability(lead_rules_from(cfg)),
         stages.capability(stage_rules_from(cfg)),
         contracts.capability(contract_rules_from(cfg)),
+        reports.capability(report_rules_from(cfg)),
         coming.capability,
     ]
 

@@ -421,6 +421,28 @@ class ContractsConfig(Section):
         return v
 
 
+class ReportsConfig(Section):
+    """Reports (digest, radars, commission): the KPI window, where chart PNGs go, the commission formula."""
+
+    window_days: int = Field(30, ge=1, le=365)  # KPIs, CQI and radars look back this many days
+    dir: str = "data/reports"  # rendered radar PNGs (sent as image messages)
+    commission_formula: str = "new_contract * 0.05 + payment * 0.02"
+    digest_cutoff: str = "22:00"  # a digest missed while down is still sent until then
+
+    @field_validator("commission_formula")
+    @classmethod
+    def _formula(cls, v: str) -> str:
+        from handlers.reports.commission import Formula
+
+        Formula.parse(v)  # raises naming what is not allowed
+        return v
+
+    @field_validator("digest_cutoff")
+    @classmethod
+    def _cutoff(cls, v: str) -> str:
+        return _check_hhmm(v)
+
+
 class LoggingConfig(Section):
     level: str = Field("INFO", pattern=r"^(DEBUG|INFO|WARNING|ERROR)$")
     json_lines: bool = Field(True, alias="json")
@@ -458,6 +480,7 @@ class Config(BaseSettings):
     security: SecurityConfig = SecurityConfig()
     leads: LeadsConfig = LeadsConfig()
     contracts: ContractsConfig = ContractsConfig()
+    reports: ReportsConfig = ReportsConfig()
     logging: LoggingConfig = LoggingConfig()
 
 

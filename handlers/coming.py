@@ -15,8 +15,6 @@ from storage.models import Person, Role
 capability = Capability("coming")
 
 COMING: list[tuple[str, str, str, set[Role] | None]] = [
-    ("daily_digest", r"(今日|今天的?|每日)(简报|日报|汇总)", "今日简报 — 团队当日动作汇总（即将上线）",
-     {Role.supervisor, Role.manager}),
     ("store_tasks", r"(门店)?任务|扫码", "门店任务 — 扫门店二维码进入任务流（即将上线）",
      {Role.store_staff, Role.store_manager}),
 ]

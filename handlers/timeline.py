@@ -42,6 +42,12 @@ async def answer(ctx: Context, person: Person, event: Event, m: re.Match[str]) -
     if customer is None:
         return False  # not a customer: let capture read it
     assert person.id is not None
+    await ctx.send_text(await progress(ctx, customer), person_id=person.id)
+    return True
+
+
+async def progress(ctx: Context, customer: Customer) -> str:
+    """The customer's stage and latest confirmed records, as one message (also a digest risk's link)."""
     records = (await ctx.session.execute(
         select(ActionRecord).where(col(ActionRecord.customer_id) == customer.id, col(ActionRecord.status).in_(REAL))
         .order_by(col(ActionRecord.created_at).desc()).limit(LIMIT))).scalars().all()
@@ -53,5 +59,4 @@ async def answer(ctx: Context, person: Person, event: Event, m: re.Match[str]) -
         when = r.created_at.astimezone(tz).strftime("%m-%d")
         nxt = f"，下次跟进 {r.next_touch:%m-%d}" if r.next_touch else ""
         lines.append(f"• {when} {TYPE_LABELS.get(r.type.value, r.type.value)}：{r.text[:40]}{nxt}")
-    await ctx.send_text("\n".join(lines), person_id=person.id)
-    return True
+    return "\n".join(lines)

@@ -357,7 +357,8 @@ class StageChange(SQLModel, table=True):
     """Every move of a customer to another stage; stage dwell time is the gap between a customer's rows."""
 
     __tablename__ = "stage_change"
-    __table_args__ = (Index("ix_stage_change_customer_at", "customer_id", "at"),)
+    __table_args__ = (Index("ix_stage_change_customer_at", "customer_id", "at"),
+                      Index("ix_stage_change_at", "at"))  # reports: the moves of a window
     id: int | None = Field(default=None, primary_key=True)
     customer_id: str = Field(foreign_key="customer.id")
     old: str
@@ -398,7 +399,8 @@ class VerifyStatus(StrEnum):
 class Verification(SQLModel, table=True):
     """A 待核实 record: why it was flagged, who must verify by when, and how it ended (kept for audit)."""
 
-    __table_args__ = (Index("ix_verification_status_due", "status", "due_at"),)
+    __table_args__ = (Index("ix_verification_status_due", "status", "due_at"),
+                      Index("ix_verification_rep_created", "rep_id", "created_at"))  # reports: a team's window
     id: int | None = Field(default=None, primary_key=True)
     record_id: int = Field(foreign_key="action_record.id", unique=True)
     rep_id: int = Field(foreign_key="person.id", index=True)

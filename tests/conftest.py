@@ -31,6 +31,7 @@ def make_config(tmp: Path, **overrides: Any) -> Config:
         "outbox": {"poll_interval_s": 0.05, "backoff_base_s": 0.05, "backoff_max_s": 0.5},
         "logging": {"level": "WARNING"},
         "evidence": {"dir": str(tmp / "evidence")},
+        "reports": {"dir": str(tmp / "reports")},
     }
     for k, v in overrides.items():
         data[k] = {**data.get(k, {}), **v}

@@ -1,11 +1,10 @@
-"""Reports: aggregates for the digest and radars (issue 17) — placeholder reserved so parallel work chains in a fixed order; filled by its issue
+"""Reports: indexes that keep the digest and radars bounded by their window, not by the history (issue 17)
 
 Revision ID: 0011
 Revises: 0010
 Create Date: 2026-12-03 09:40:00
 """
-from alembic import op  # noqa: F401
-import sqlalchemy as sa  # noqa: F401
+from alembic import op
 
 
 revision = '0011'
@@ -15,8 +14,10 @@ depends_on = None
 
 
 def upgrade() -> None:
-    pass
+    op.create_index('ix_stage_change_at', 'stage_change', ['at'])
+    op.create_index('ix_verification_rep_created', 'verification', ['rep_id', 'created_at'])
 
 
 def downgrade() -> None:
-    pass
+    op.drop_index('ix_verification_rep_created', table_name='verification')
+    op.drop_index('ix_stage_change_at', table_name='stage_change')

@@ -1,0 +1,72 @@
+"""Reports on every platform: the manager's 18:30 digest of the whole org, 今日简报 on request, a risk's link
+that only the reader may press, 我的雷达 / 客户雷达 (picture first, numbers on the card), a supervisor asking
+about a rep of theirs but not of another team, 我的提成, and the Friday radars."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from tests.conftest import TZ
+from tests.harness import Chat
+
+
+async def test_the_manager_gets_the_digest_of_the_whole_org_at_1830(chat: Chat) -> None:
+    said = await chat.run("daily_digest", datetime(2026, 11, 24, 18, 30, tzinfo=TZ))
+    assert "发出 3 张卡片" in said  # 周建国 and both supervisors
+    card = await chat.should_send("周建国", card="今日简报 · 11-24")
+    assert "6 名销售" in card.text and "阶段漏斗：初步接触" in card.text
+    for label in ("首次响应", "阶段停留", "跨角色任务闭环", "过程数据完整度", "必做完成率", "待核实占比"):
+        assert label in card.text
+    assert "行业 18.3 小时 → 前10% ≤ 1.2 小时" in card.text
+    print(card.text)
+    sup = await chat.should_send("王芳", card="今日简报 · 11-24")
+    assert "3 名销售" in sup.text
+    again = await chat.run("daily_digest", datetime(2026, 11, 24, 18, 40, tzinfo=TZ))
+    assert "已运行过" in again and len(await chat.cards("周建国", "今日简报")) == 1
+
+
+async def test_a_risk_link_answers_the_reader_and_refuses_others(chat: Chat) -> None:
+    await chat.say("周建国", "今日简报")
+    card = await chat.should_send("周建国", card="今日简报")
+    links = card.actions("open:")
+    assert links, card.text
+    await chat.press("张伟", card, links[0])
+    await chat.should_send("张伟", text="⛔")
+    await chat.press("周建国", card, links[0])
+    await chat.should_send("周建国", text="最近进展")
+
+
+async def test_a_rep_asks_for_the_radars_and_the_commission(chat: Chat) -> None:
+    await chat.say("张伟", "我的雷达")
+    card = await chat.should_send("张伟", card="过程健康雷达 · 张伟")
+    for axis in ("首次响应", "阶段节奏", "数据完整", "必做完成", "可信度", "清单举证"):
+        assert axis in card.facts
+    assert "触达深度" in card.text and "需求锚定" in card.text and "节奏匹配" in card.text
+    await chat.say("张伟", "我的客户雷达")
+    customers = await chat.should_send("张伟", card="客户健康雷达 · 张伟")
+    assert "决策链覆盖" in customers.text
+    await chat.say("张伟", "我的提成")
+    money = await chat.should_send("张伟", card="提成估算 · 张伟 · 2026-11")
+    assert "new_contract * 0.05 + payment * 0.02" in money.text and "估算提成" in money.facts
+
+
+async def test_a_supervisor_sees_their_reps_radar_but_not_another_teams(chat: Chat) -> None:
+    await chat.say("王芳", "张伟的雷达")
+    await chat.should_send("王芳", card="过程健康雷达 · 张伟")
+    await chat.say("王芳", "赵敏的雷达")  # 刘强's rep
+    await chat.should_send("王芳", text="不在你的团队里")
+    await chat.say("张伟", "李娜的提成")  # a rep cannot look at a colleague
+    await chat.should_send("张伟", text="不在你的团队里")
+    await chat.say("王芳", "王小明的雷达")
+    await chat.should_send("王芳", text="找不到「王小明」")
+    assert not await chat.cards("王芳", "过程健康雷达 · 赵敏")
+
+
+async def test_the_friday_radars_reach_each_rep_and_their_supervisor(chat: Chat) -> None:
+    friday = datetime(2026, 11, 27, 18, 0, tzinfo=TZ)
+    said = await chat.run("weekly_radar", friday)
+    assert "处理 6 项" in said
+    await chat.should_send("孙浩", card="过程健康雷达 · 孙浩")
+    await chat.should_send("刘强", card="客户健康雷达 · 孙浩")
+    again = await chat.run("weekly_radar", friday + timedelta(minutes=5))
+    assert "已运行过" in again and len(await chat.cards("孙浩", "过程健康雷达")) == 1
