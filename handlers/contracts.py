@@ -113,16 +113,18 @@ def parse_request(rest: str) -> tuple[str, int | None, str]:
 
 
 async def resolve_approver(ctx: Context, spec: str, requester: Person) -> Person | None:
-    """A person's name, or ``role:<role>``: the nearest of that role above the requester, else the first one."""
+    """A person's name, or ``role:<role>``: the nearest of that role above the requester, else the first one;
+    only someone active and reachable on an enabled platform (a card nobody can receive would stall the chain)."""
     if spec.startswith("role:"):
         role = Role(spec[5:])
-        for p in await supervisor_chain(ctx.session, _pid(requester)):
-            if p.role == role and p.active:
-                return p
-        q = select(Person).where(col(Person.role) == role, col(Person.active).is_(True), col(Person.id) != requester.id)
+        above = [p for p in await supervisor_chain(ctx.session, _pid(requester)) if p.role == role]
+        q = select(Person).where(col(Person.role) == role)
     else:
-        q = select(Person).where(col(Person.name) == spec, col(Person.active).is_(True), col(Person.id) != requester.id)
-    return (await ctx.session.execute(q.order_by(col(Person.id)).limit(1))).scalar_one_or_none()
+        above, q = [], select(Person).where(col(Person.name) == spec)
+    rest = (await ctx.session.execute(q.where(col(Person.active).is_(True)).order_by(col(Person.id)))).scalars()
+    candidates = [p for p in [*above, *rest] if p.active and p.id != requester.id]
+    reachable = await ctx.routes(sorted({_pid(p) for p in candidates})) if candidates else {}
+    return next((p for p in candidates if p.id in reachable), None)
 
 
 async def approvers_for(ctx: Context, rules: ContractRules, requester: Person) -> list[Person] | str:

@@ -10,12 +10,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from sqlalchemy import delete
 
 from bot.service import Service
 from handlers.clock import FixedClock
 from handlers.context import Context
 from handlers.domain import ContractApproved
-from storage.models import ApprovalStepStatus, ContractStatus
+from storage.models import ApprovalStepStatus, ContractStatus, Identity
 from tests.conftest import make_config, seeded
 from tests.contracts.helpers import HENGYUAN, NAME, card_count, own, requests, steps, submitted
 from tests.evidence.photos import photo
@@ -102,6 +103,15 @@ async def test_approvers_by_name_fall_back_in_order_and_never_the_requester(tmp_
     # no supervisor above 王芳 (周建国 is a manager): the first other supervisor, never 王芳 herself
     await chat.should_send("刘强", card="用印（2/2）：待你审批", where=lambda c: "本步时限" in c.text and "2小时" in c.text)
     assert [s.approver_id for s in await steps(chat)] == [chat.person("陈磊").id, chat.person("刘强").id]
+
+
+async def test_an_approver_nobody_can_reach_is_passed_over(chat: Chat, tmp_path: Path) -> None:
+    async with chat.service.db.write() as s:  # 王芳 left the chat platform: a card to her would never arrive
+        await s.execute(delete(Identity).where(Identity.person_id == chat.person("王芳").id))
+    await own(chat, HENGYUAN, "张伟")
+    await chat.say("张伟", "发起合同审批 恒远化工 50万")
+    await chat.should_send("张伟", card=f"{NAME}：待上传合同")
+    assert [s.approver_id for s in await steps(chat)][0] == chat.person("刘强").id
 
 
 async def test_a_later_approver_cannot_press_an_earlier_step(chat: Chat, tmp_path: Path) -> None:
