@@ -287,19 +287,21 @@ async def decide(ctx: Context, req: ContractRequest, step: ApprovalStep, by: Per
     ctx.session.add(step)
     steps = await steps_of(ctx, _rid(req))
     following = [s for s in steps if s.idx > step.idx]
+    fresh: str | None = None  # the next approver's card, just drawn
     if not ok:
         req.status, req.closed_at, req.reason = ContractStatus.rejected, now, note
         await ctx.send_text(f"⛔ 合同审批 #{req.id} 在「{step.name}」被{by.name}驳回：{note}。修改后可重新发起。",
                             person_id=req.rep_id)
     elif following:
         await start_step(ctx, req, following[0])
+        fresh = following[0].card_id
     else:
         req.status, req.closed_at = ContractStatus.approved, now
         await ctx.send_text(f"✅ 合同审批 #{req.id} 已全部通过（{'→'.join(s.name for s in steps)}），可以签约了。",
                             person_id=req.rep_id)
     ctx.session.add(req)
     await ctx.session.flush()
-    await refresh(ctx, req)
+    await refresh(ctx, req, skip=fresh)
     if req.status == ContractStatus.approved:
         await ctx.publish(ContractApproved(at=now, request_id=_rid(req), customer_id=req.customer_id,
                                            rep_id=req.rep_id, amount=req.amount))
