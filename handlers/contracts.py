@@ -68,7 +68,7 @@ MAX_AMOUNT = 100_000_000_000  # 1000亿: anything above is a typo
 FILE_KINDS = ("file", "image")  # a scanned page is a contract file too
 OPEN = (ContractStatus.draft, ContractStatus.pending)
 START_PATTERN = r"发起(?:合同)?审批(?P<rest>.*)"
-MINE_PATTERN = r"(?:我的|查看|查询)?合同审批(?:进度|状态|进展)?|我的审批"
+MINE_PATTERN = r"(?:我的|查看|查询)?合同审批(?:进度|状态)?|我的审批"
 USAGE = "请这样发起：发起合同审批 恒远化工 金额50万（发送后再发合同文件）"
 # words around the customer's name and the amount that are neither
 _LABELS = re.compile(r"合同总?金?额|合同|总金额|总价|金额|总额|共计|客户|[:：,，。;；]")
