@@ -8,7 +8,7 @@ settings (rules, times, calendar). Adding a capability = its module under ``hand
 from __future__ import annotations
 
 from bot.config import Config, parse_hhmm
-from handlers import capture, coming, contracts, daily_rhythm, leads, stages, timeline
+from handlers import capture, coming, contracts, daily_rhythm, leads, stages, tasks, timeline
 from handlers.checklist import Check, StageRules, Template
 from handlers.context import Settings
 from handlers.daily_rhythm import Times
@@ -88,6 +88,12 @@ def report_rules_from(cfg: Config) -> reports.ReportRules:
         radar_at=cfg.schedule.weekly_radar)
 
 
+def task_rules_from(cfg: Config) -> tasks.TaskRules:
+    t = cfg.tasks
+    return tasks.TaskRules(skills={k: tuple(v) for k, v in t.skills.items()}, due_hours=t.due_hours,
+                           scan_every_min=t.scan_every_min, delivery_lead=t.delivery_lead)
+
+
 def workdays_from(cfg: Config) -> Workdays:
     return Workdays(cfg.schedule.extra_holidays, cfg.schedule.extra_workdays)
 
@@ -106,6 +112,7 @@ def capabilities(cfg: Config, workdays: Workdays) -> list[Capability]:
         leads.capability(lead_rules_from(cfg)),
         stages.capability(stage_rules_from(cfg)),
         contracts.capability(contract_rules_from(cfg)),
+        tasks.capability(task_rules_from(cfg)),
         reports.capability(report_rules_from(cfg)),
         coming.capability,
     ]

@@ -443,6 +443,17 @@ class ReportsConfig(Section):
         return _check_hhmm(v)
 
 
+class TasksConfig(Section):
+    """Cross-role tasks (需要协同): who takes them (the role's people, by skill tags then fewest open tasks), the
+    time limit, and who is copied besides the requester."""
+
+    skills: dict[str, tuple[str, ...]] = {}  # person name → skill tags (API对接, 合同条款 …) matched against the need
+    due_hours: float = Field(24.0, gt=0, le=720)  # an open task older than this warns, once
+    scan_every_min: int = Field(15, ge=1, le=60)  # how often overdue tasks are looked for
+    # copied on every task (实施负责人); empty: the delivery person nobody of delivery supervises
+    delivery_lead: str = ""
+
+
 class LoggingConfig(Section):
     level: str = Field("INFO", pattern=r"^(DEBUG|INFO|WARNING|ERROR)$")
     json_lines: bool = Field(True, alias="json")
@@ -480,6 +491,7 @@ class Config(BaseSettings):
     security: SecurityConfig = SecurityConfig()
     leads: LeadsConfig = LeadsConfig()
     contracts: ContractsConfig = ContractsConfig()
+    tasks: TasksConfig = TasksConfig()
     reports: ReportsConfig = ReportsConfig()
     logging: LoggingConfig = LoggingConfig()
 

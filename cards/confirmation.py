@@ -131,8 +131,9 @@ def build_confirmation(v: ConfirmationView) -> Card:
     lines = [f"原话：{v.text[:200]}"]
 
     if v.status == "confirmed":
+        # another role must answer (售前/实施/法务/财务): the tasks capability proposes who
         return Card(kind="confirmation", title="✅ 已记录", color="green", facts=facts, lines=lines,
-                    note=f"记录 #{v.record_id} 已确认")
+                    buttons=[Button("collab", "需要协同")], note=f"记录 #{v.record_id} 已确认")
 
     buttons: list[Button]
     inputs: list[Input] = []

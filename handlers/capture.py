@@ -18,7 +18,7 @@ from cards.actions import CardAction, Value
 from cards.confirmation import EDITABLE, VALUE_MODES, ConfirmationView, build_confirmation, fmt_money
 from cards.model import Card, Fact
 from handlers.context import Context
-from handlers.domain import RecordConfirmed
+from handlers.domain import CollabRequested, RecordConfirmed
 from handlers.event import Event
 from handlers.people import STALE, refusal
 from handlers.router import Capability
@@ -224,9 +224,14 @@ class SetFieldTyped(CardAction, prefix="set"):
     value: Value
 
 
-ConfirmationAction = (Confirm | Edit | Back | SetType | PickCustomer | NextTouch | NextTouchTyped | EditField
+@dataclass(frozen=True)
+class Collab(CardAction, prefix="collab"):
+    """需要协同 on a confirmed record: the tasks capability proposes a role and a person."""
+
+
+ConfirmationAction = (Collab | Confirm | Edit | Back | SetType | PickCustomer | NextTouch | NextTouchTyped | EditField
                       | SetField | SetFieldTyped)
-ACTIONS = (Confirm, Edit, Back, SetType, PickCustomer, NextTouch, NextTouchTyped, EditField, SetField, SetFieldTyped)
+ACTIONS = (Collab, Confirm, Edit, Back, SetType, PickCustomer, NextTouch, NextTouchTyped, EditField, SetField, SetFieldTyped)
 
 
 async def on_confirmation_action(ctx: Context, row: CardRow, presser: Person, action: ConfirmationAction) -> None:
@@ -238,6 +243,13 @@ async def on_confirmation_action(ctx: Context, row: CardRow, presser: Person, ac
     if presser.id != record.rep_id:
         owner = await ctx.session.get(Person, record.rep_id)
         await ctx.send_text(refusal(f"{owner.name if owner else '记录人'}本人"), person_id=_id(presser))
+        return
+    if isinstance(action, Collab):
+        if record.status != RecordStatus.confirmed or record.customer_id is None:
+            await ctx.send_text("请先确认这条记录（含客户），再发起协同。未做任何修改。", person_id=_id(presser))
+            return
+        await ctx.publish(CollabRequested(at=ctx.now(), record_id=_id(record), rep_id=record.rep_id,
+                                          customer_id=record.customer_id))
         return
     view = dict(row.view)
     if record.status == RecordStatus.confirmed:

@@ -73,3 +73,23 @@ class ContractApproved(DomainEvent):
     customer_id: str
     rep_id: int
     amount: int
+
+
+@dataclass(frozen=True)
+class CollabRequested(DomainEvent):
+    """A rep pressed 「需要协同」 on a confirmed record: propose every role for it."""
+
+    record_id: int
+    rep_id: int
+    customer_id: str
+
+
+@dataclass(frozen=True)
+class CrossRoleTaskDone(DomainEvent):
+    """A cross-role task was closed by its assignee; ``hours`` from asking to done (the cross-role KPI)."""
+
+    task_id: int
+    customer_id: str
+    role: str
+    assignee_id: int
+    hours: float

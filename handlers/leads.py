@@ -14,7 +14,6 @@ from __future__ import annotations
 import hashlib
 import math
 import re
-import unicodedata
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -40,8 +39,10 @@ from handlers.people import STALE, refusal, supervisor_chain
 from handlers.rhythm import direct_supervisor, in_chain
 from handlers.router import Capability
 from handlers.understanding.contacts import find_contact
+from storage.customer_keys import NAME, norm_name, phone_digits, phone_key
+from storage.customer_keys import PHONE as PHONE_KEY
 from storage.models import Card as CardRow
-from storage.models import Contact, Customer, Lead, LeadStatus, Person, Role
+from storage.models import Contact, Customer, CustomerKey, Lead, LeadStatus, Person, Role
 from storage.upsert import insert_ignore
 
 CHAT_SOURCE = "chat"
@@ -116,28 +117,18 @@ class IntakeResult:
     why: str = ""
 
 
-def _norm(text: str) -> str:
-    return re.sub(r"\s+", "", unicodedata.normalize("NFKC", text)).lower()
-
-
-def _digits(phone: str | None) -> str:
-    d = re.sub(r"\D", "", phone or "")
-    return d[-11:] if len(d) > 11 and d.startswith("86") else d
-
-
 async def find_existing(ctx: Context, company: str, phone: str | None) -> Customer | None:
-    """查重: the same full name or alias (ignoring spaces and full-width forms), else a contact's phone."""
-    want = _norm(company)
-    for c in (await ctx.session.execute(select(Customer).order_by(col(Customer.id)))).scalars():
-        if want == _norm(c.name) or any(want == _norm(a) for a in c.aliases):
-            return c
-    digits = _digits(phone)
-    if len(digits) >= 7:
-        rows = (await ctx.session.execute(select(col(Contact.customer_id), col(Contact.phone))
-                                          .where(col(Contact.phone).is_not(None)))).all()
-        for cid, p in rows:
-            if _digits(p) == digits:
-                return await ctx.session.get(Customer, cid)
+    """查重: the same full name or alias (ignoring spaces and full-width forms), else a contact's phone — one
+    indexed lookup on ``customer_key`` each, however many customers there are (the earliest id wins a tie)."""
+    want = [(NAME, norm_name(company))]
+    if (pk := phone_key(phone)) is not None:
+        want.append((PHONE_KEY, pk))
+    for kind, key in want:
+        cid = (await ctx.session.execute(
+            select(col(CustomerKey.customer_id)).where(col(CustomerKey.kind) == kind, col(CustomerKey.key) == key)
+            .order_by(col(CustomerKey.customer_id)).limit(1))).scalar()
+        if cid is not None:
+            return await ctx.session.get(Customer, cid)
     return None
 
 
@@ -189,7 +180,7 @@ async def intake(ctx: Context, source: str, data: LeadInput, rules: AssignmentRu
 
 async def _has_phone(ctx: Context, customer_id: str, phone: str) -> bool:
     rows = (await ctx.session.execute(select(col(Contact.phone)).where(col(Contact.customer_id) == customer_id))).all()
-    return any(_digits(p) == _digits(phone) for (p,) in rows)
+    return any(phone_digits(p) == phone_digits(phone) for (p,) in rows)
 
 
 # ---- assignment --------------------------------------------------------------------------------

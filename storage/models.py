@@ -41,6 +41,11 @@ class Role(StrEnum):
     store_staff = "store_staff"
     store_manager = "store_manager"
     manager = "manager"
+    # cross-role task assignees (跨角色协同): 售前, 实施, 法务, 财务
+    presales = "presales"
+    delivery = "delivery"
+    legal = "legal"
+    finance = "finance"
 
 
 class Person(SQLModel, table=True):
@@ -466,3 +471,52 @@ class ApprovalStep(SQLModel, table=True):
     note: str | None = None
     warned_at: datetime | None = _ts()
     card_id: str | None = None  # the approver's card
+
+class TaskStatus(StrEnum):
+    open = "open"  # sent to the assignee, not answered yet
+    accepted = "accepted"
+    done = "done"
+    cancelled = "cancelled"
+
+
+class Task(SQLModel, table=True):
+    """A cross-role task (跨角色协同) bound to a customer and the stage it was in when asked; ``done_at -
+    created_at`` is the closure time the cross-role KPI reports. One task per (record, role): a repeated
+    press or redelivered event finds the row and changes nothing."""
+
+    __table_args__ = (UniqueConstraint("record_id", "role"), Index("ix_task_status_due", "status", "due_at"),
+                      Index("ix_task_customer_created", "customer_id", "created_at"))
+    id: int | None = Field(default=None, primary_key=True)
+    customer_id: str = Field(foreign_key="customer.id")
+    stage: str
+    role: str  # a Role value: presales | delivery | legal | finance
+    title: str
+    need: str = ""  # what the record asked for (API对接, 合同条款 …)
+    record_id: int | None = Field(default=None, foreign_key="action_record.id")
+    assignee_id: int = Field(foreign_key="person.id", index=True)
+    requested_by: int = Field(foreign_key="person.id")
+    status: TaskStatus = TaskStatus.open
+    created_at: datetime = _created()
+    accepted_at: datetime | None = _ts()
+    done_at: datetime | None = _ts()
+    due_at: datetime | None = _ts()
+    note: str | None = None  # the assignee's closing note
+    attachment: dict[str, Any] = _json(dict)  # a file or photo sent as the result (evidence entry)
+    warned_at: datetime | None = _ts()
+    card_id: str | None = None  # the assignee's card
+    copies: dict[str, str] = _json(dict)  # person id → their read-only copy card (rep, delivery lead)
+
+
+class CustomerKey(SQLModel, table=True):
+    """查重 keys: each customer's normalized name and aliases and its contacts' phone digits, so matching a
+    lead is one indexed lookup instead of reading every customer. Kept by ``storage/customer_keys.py``."""
+
+    __tablename__ = "customer_key"
+    __table_args__ = (UniqueConstraint("kind", "key", "customer_id"),)
+    id: int | None = Field(default=None, primary_key=True)
+    customer_id: str = Field(foreign_key="customer.id", index=True)
+    kind: str  # name | phone
+    key: str
+
+
+from storage import customer_keys as _customer_keys  # noqa: E402,F401  (keeps customer_key in step on flush)

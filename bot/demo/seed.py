@@ -1,4 +1,5 @@
-"""The demo org: 1 manager, 2 supervisors, 6 reps, 1 store manager, 3 store staff, 20 customers and
+"""The demo org: 1 manager, 2 supervisors, 6 reps, 1 store manager, 3 store staff, 2 presales, 2 delivery (one
+leads), 1 legal, 1 finance, 20 customers and
 two weeks of believable records, so the emulator has something to show on first start."""
 
 from __future__ import annotations
@@ -32,6 +33,13 @@ ORG = [
     ("郑丽", Role.store_staff, "吴静", "长沙旗舰店"),
     ("冯雪", Role.store_staff, "吴静", "长沙旗舰店"),
     ("何洋", Role.store_staff, "吴静", "长沙旗舰店"),
+    # who answers cross-role tasks (需要协同): 售前, 实施 (黄建华 leads delivery and is copied on every task), 法务, 财务
+    ("陈思远", Role.presales, "周建国", "华东大区"),
+    ("林浩然", Role.presales, "周建国", "华东大区"),
+    ("黄建华", Role.delivery, "周建国", "华东大区"),
+    ("马俊", Role.delivery, "黄建华", "华东大区"),
+    ("罗晓", Role.legal, "周建国", "华东大区"),
+    ("钱敏", Role.finance, "周建国", "华东大区"),
 ]
 # where each rep starts the day (their city): nearest-rep lead assignment measures from here
 HOMES = {"张伟": (31.4912, 120.3119), "李娜": (31.9802, 120.8943), "陈磊": (31.2990, 120.5853),

@@ -16,7 +16,7 @@ def test_init_demo_and_imports_in_an_empty_folder(tmp_path: Path) -> None:
 
     r = run(tmp_path, "-m", "bot.cli", "demo")
     assert r.returncode == 0, r.stderr
-    assert "seeded 13 people, 20 customers" in r.stdout
+    assert "seeded 19 people, 20 customers" in r.stdout
     assert "already present" in run(tmp_path, "-m", "bot.cli", "demo").stdout
     db = tmp_path / "data" / "actionflow.db"
     assert query(db, "SELECT role, count(*) FROM person GROUP BY role ORDER BY role") == [
