@@ -34,8 +34,8 @@ def test_approvers_and_the_rep_walk_a_contract_chain(server: str, tmp_path: Path
         expect(page.locator("body[data-live='1']")).to_have_count(1)
         mine = page.locator(".card", has_text=f"合同审批 #1 · {CUSTOMER}")
         expect(mine).to_contain_text("财务信用评估审批中", timeout=15000)  # seeded by `actionflow demo`
-        expect(mine).to_contain_text("法务初审 · 王芳 · 已同意")
-        expect(mine).to_contain_text("起等待（时限24小时）")  # a card stays in the chat: it says since when
+        expect(mine).to_contain_text("法务初审 · 王芳 · 已同意", timeout=15000)
+        expect(mine).to_contain_text("起等待（时限24小时）", timeout=15000)  # a card stays in the chat: it says since when
 
         page.select_option("#person", label="周建国（经理 · 华东大区）")
         finance = page.locator(".card", has_text="财务信用评估（2/3）")
@@ -50,14 +50,14 @@ def test_approvers_and_the_rep_walk_a_contract_chain(server: str, tmp_path: Path
 
         page.select_option("#person", label=REP)
         expect(page.locator(".msg", has_text="被周建国驳回：请先补法人授权委托书")).to_have_count(1, timeout=15000)
-        expect(mine).to_contain_text("已驳回")
+        expect(mine).to_contain_text("已驳回", timeout=15000)
         page.fill("#text", "发起合同审批 恒远化工 金额80万")
         page.click("#send")
         draft = page.locator(".card", has_text=f"合同审批 #2 · {CUSTOMER}")
         expect(draft).to_contain_text("请直接在聊天里发送合同文件", timeout=15000)
         page.set_input_files("#file", str(contract))
         expect(page.locator(".msg", has_text="合同文件已收到")).to_have_count(1, timeout=15000)
-        expect(draft).to_contain_text("法务初审审批中")
+        expect(draft).to_contain_text("法务初审审批中", timeout=15000)
 
         page.select_option("#person", label="王芳（主管 · 江苏）")
         legal = page.locator(".card", has_text="合同审批 #2 · 法务初审（1/3）")
