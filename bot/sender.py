@@ -21,6 +21,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
+from bot import metrics
 from bot.channels.base import Channel, ChannelError, Delivery
 from bot.config import OutboxConfig
 from handlers.clock import Clock
@@ -40,6 +41,7 @@ class Failure:
     error: str
     retryable: bool
     retry_after: float | None
+    code: str = ""  # the platform's error code (or the exception type), for the send-errors metric
 
 
 class _Released:
@@ -60,8 +62,8 @@ class Plan:
 
 def _failure(exc: Exception) -> Failure:
     if isinstance(exc, ChannelError):
-        return Failure(str(exc), exc.retryable, exc.retry_after)
-    return Failure(f"{type(exc).__name__}: {exc}", True, None)  # network errors, timeouts: retry
+        return Failure(str(exc), exc.retryable, exc.retry_after, metrics.error_code(exc))
+    return Failure(f"{type(exc).__name__}: {exc}", True, None, metrics.error_code(exc))  # network errors, timeouts: retry
 
 
 def _id(msg: OutboxMessage) -> int:
@@ -230,6 +232,8 @@ class Sender:
                     retry_at[(msg.platform, msg.recipient)] = await self._retry(s, msg, outcome)
                 else:  # claimed but not tried: due together with the one that failed, which goes first (by id)
                     await outbox.release(s, _id(msg), retry_at.get((msg.platform, msg.recipient), now))
+        metrics.sends((m.platform, m.op, None if isinstance(o, Delivery) else o.code)
+                      for m, o in outcomes if not isinstance(o, _Released))
         for msg, outcome in outcomes:
             if isinstance(outcome, Delivery):
                 log.info("message sent", extra={"outbox_id": msg.id, "platform": msg.platform, "op": msg.op,

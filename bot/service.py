@@ -14,6 +14,7 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
+from bot import metrics
 from bot.admin import AdminApi
 from bot.capabilities import lead_rules_from, router_from, settings_from, workdays_from
 from bot.channels import enabled_specs
@@ -98,7 +99,7 @@ class Service:
     async def start(self) -> None:
         await self.db.migrate()
         for ch in self.channels.values():
-            await ch.start(self.inbox.accept)
+            await ch.start(metrics.counted(self.inbox.accept))  # events in, repeats dropped, store time
         await self.inbox.start()
         await self.sender.start()
         if self.arm_scheduler:
@@ -125,6 +126,7 @@ class Service:
         app.add_routes([
             web.get("/healthz", self.healthz),
             web.get("/readyz", self.readyz),
+            web.get("/metrics", self.metrics_page),
             *self.admin.routes(),
             *self.leads.routes(),
         ])
@@ -147,6 +149,13 @@ class Service:
         the oldest unhandled event and the oldest due message are younger than ``inbox.stuck_after_s``."""
         report = await readiness(self)
         return web.json_response(report, status=200 if report["ok"] else 503)
+
+    async def metrics_page(self, request: web.Request) -> web.Response:
+        """Prometheus text: it names platforms' error codes and queue depths, so the admin API's rule
+        applies (open only straight on loopback of a loopback-only service, else the admin token)."""
+        self.admin.authorize(request)
+        await metrics.outbox_levels(self.db, self.clock, self.channels)
+        return metrics.exposition()
 
 
 async def readiness(service: Service) -> dict[str, Any]:

@@ -20,6 +20,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
+from bot.metrics import JOB_RUNS
 from handlers.clock import Clock, FixedClock
 from handlers.context import Context
 from scheduler.registry import Job, Registry, claim_many, summary
@@ -177,6 +178,7 @@ class Scheduler:
         if cards and self.on_run is not None:
             self.on_run()
         text = summary(job.label, done, skipped, cards, failed)
+        JOB_RUNS.labels(name, "failed" if failed else "done").inc()
         log.info("job run", extra={"job": name, "local_date": day.isoformat(), "scope": tag or "day",
                                    "units": done, "skipped": skipped, "cards": cards, "failed": failed})
         return text

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from abc import ABC, abstractmethod
 from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass, field
@@ -20,6 +21,7 @@ from zoneinfo import ZoneInfo
 import aiohttp
 from aiohttp import web
 
+from bot import metrics
 from bot.ratelimit import RateLimiter
 from handlers.clock import Clock
 from handlers.event import Event
@@ -88,6 +90,7 @@ async def receive_callback(
     status and nothing is stored. A duplicate gets the same answer as a new event: the platform must
     stop retrying either way.
     """
+    t0 = time.perf_counter()
     try:
         body = await read_capped(request, cap)
         payload = verify(request, body)
@@ -99,9 +102,11 @@ async def receive_callback(
     except CallbackRefused as exc:
         log.warning("callback refused", extra={"platform": platform, "reason": exc.reason, "detail": str(exc)[:200],
                                                "remote": request.remote or ""})
+        metrics.REFUSED.labels(platform, exc.reason).inc()
         return web.Response(status=exc.status, text="refused" if exc.status == 403 else "malformed callback")
     for event in inbound.events:
         await intake(event)
+    metrics.ACK_SECONDS.labels(platform).observe(time.perf_counter() - t0)
     return inbound.response or web.Response(status=200, text="")
 
 

@@ -16,7 +16,9 @@ from sqlalchemy import text
 
 from bot.logs import JsonFormatter, SecretMask, setup_logging
 from bot.service import Service
+from handlers.clock import FixedClock
 from storage.models import Person
+from tests.scenarios.conftest import PLATFORMS
 
 
 def test_secret_values_are_masked_everywhere(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
@@ -118,3 +120,29 @@ async def test_failed_batches_do_not_log_message_bodies(client: TestClient, serv
         logging.getLogger("actionflow").removeHandler(handler)
     assert any("disk says no" in line for line in handler.lines) and errors
     assert not any("机密" in line for line in handler.lines + list(errors))
+
+
+@pytest.mark.parametrize("platform", sorted(PLATFORMS))
+async def test_message_bodies_never_reach_info_logs(platform: str, tmp_path: Path, clock: FixedClock,
+                                                    aiohttp_client: Any, aiohttp_server: Any,
+                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    """A whole conversation at INFO on every platform (stored, handled, record card sent, confirmed):
+    the words people typed stay out of every log line, extras included."""
+    marker = "紫色长颈鹿暗号7731"
+    handler = Lines()
+    root = logging.getLogger()
+    old = root.level
+    root.setLevel(logging.INFO)
+    root.addHandler(handler)
+    try:
+        chat = await PLATFORMS[platform](tmp_path, clock, aiohttp_client, aiohttp_server, monkeypatch)
+        await chat.say("张伟", f"今天拜访了瑞丰机械张总，{marker}，下周三再去")
+        card = await chat.should_send("张伟", card="记录")
+        await chat.press("张伟", card, card.actions()[0])
+        await chat.settle()
+    finally:
+        root.removeHandler(handler)
+        root.setLevel(old)
+    assert any('"event stored"' in line for line in handler.lines)  # INFO lines were written
+    assert any('"message sent"' in line for line in handler.lines)
+    assert not [line for line in handler.lines if marker in line]
