@@ -1,5 +1,9 @@
 """Sliding-window send budgets per recipient (WeCom drops silently above 30/min or 1000/h), optionally
-under app-wide budgets too (Feishu: 5/s per user and 50/s, 1000/min per app)."""
+under app-wide budgets too (Feishu: 5/s per user and 50/s, 1000/min per app).
+
+One process keeps the sends in memory. Several processes on one PostgreSQL share them through the
+``send_slot`` table: a sender reads its recipients' recent slots (``storage/send_slots.py``), plans on
+``with_history``'s copy, and writes back what the copy ``taken``."""
 
 from __future__ import annotations
 
@@ -15,6 +19,29 @@ class RateLimiter:
         self.windows = sorted(windows, key=lambda w: w[1])  # (max sends, seconds)
         self._sent: dict[str, deque[float]] = defaultdict(deque)
         self.app = RateLimiter(app_windows) if app_windows else None
+        self.taken: list[tuple[str, float]] = []  # (key, at) reserved by a ``with_history`` copy
+        self._tracks = False  # only copies list what they took (a long-lived limiter would grow forever)
+
+    @property
+    def limited(self) -> bool:
+        return bool(self.windows or self.app)
+
+    @property
+    def longest(self) -> float:
+        """How far back a send still counts against some budget."""
+        return max([span for _, span in self.windows] + ([self.app.longest] if self.app else [0.0]))
+
+    def with_history(self, sent: dict[str, list[float]]) -> RateLimiter:
+        """A copy with the same budgets whose past sends are ``sent`` (by key, ``APP`` for the app-wide
+        budget, times ascending): the shared history replaces this process's own."""
+        copy = RateLimiter(self.windows, self.app.windows if self.app else None)
+        copy._tracks = True
+        for key, times in sent.items():
+            if key == APP and copy.app is not None:
+                copy.app._sent[APP].extend(times)
+            elif key != APP:
+                copy._sent[key].extend(times)
+        return copy
 
     def _wait(self, key: str, now: float) -> float:
         sent = self._sent[key]
@@ -35,6 +62,8 @@ class RateLimiter:
         self._sent[key].append(now)
         if self.app:
             self.app._sent[APP].append(now)
+        if self._tracks:
+            self.taken += [(key, now), (APP, now)] if self.app else [(key, now)]
         return 0.0
 
 

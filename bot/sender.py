@@ -24,8 +24,9 @@ from sqlmodel import col
 from bot import metrics
 from bot.channels.base import Channel, ChannelError, Delivery
 from bot.config import OutboxConfig
+from bot.ratelimit import APP, RateLimiter
 from handlers.clock import Clock
-from storage import outbox
+from storage import outbox, send_slots
 from storage.db import Database
 from storage.models import Card as CardRow
 from storage.models import OutboxMessage
@@ -79,6 +80,7 @@ class Sender:
         self.cfg = cfg
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
+        self.shared = db.engine.dialect.name == "postgresql"  # other processes send from the same outbox
 
     def alive(self) -> bool:
         return self._task is not None and not self._task.done()
@@ -117,21 +119,7 @@ class Sender:
         claimed (committed) before the platform call, recorded after it.
         """
         now = self.clock.now()
-        async with self.db.session() as s:
-            rows = await outbox.due(s, now)
-            wanted = {r.card_id for r in rows if r.op == "update" and r.card_id}
-            cards = {c.id: c for c in (await s.execute(
-                select(CardRow).where(col(CardRow.id).in_(wanted)))).scalars()} if wanted else {}
-        plan = self._plan(rows, cards, now)
-        if not plan.go and not plan.deferred and not plan.orphans:
-            return 0
-        async with self.db.write() as s:
-            for msg_id, at in plan.deferred:
-                await outbox.defer(s, msg_id, at)
-            for msg in plan.orphans:
-                await outbox.mark_retry(s, _id(msg), now, f"channel {msg.platform} is not enabled", failed=True)
-            won = await outbox.claim(s, [m for m, _, _ in plan.go], now, self.cfg.lease_s)
-            claimed = [(m, ch, refs) for m, ch, refs in plan.go if m.id in won]
+        plan, claimed = await (self._take_shared(now) if self.shared else self._take(now))
         for msg in plan.orphans:
             log.error("no channel for message", extra={"outbox_id": msg.id, "platform": msg.platform})
         groups: OrderedDict[tuple[str, str], list[Planned]] = OrderedDict()
@@ -157,10 +145,71 @@ class Sender:
         await self._record(outcomes)
         return sum(isinstance(o, Delivery) for _, o in outcomes)
 
-    def _plan(self, rows: Sequence[OutboxMessage], cards: dict[str, CardRow], now: datetime) -> Plan:
-        """Which due messages go now; a recipient's queue stops at its first message that must wait."""
+    async def _take(self, now: datetime) -> tuple[Plan, list[Planned]]:
+        """One process (SQLite): read, plan against the in-memory budgets, then claim by attempt count."""
+        async with self.db.session() as s:
+            rows = await outbox.due(s, now)
+            cards = await self._cards(s, rows)
+        plan = self._plan(rows, cards, now, {}, time.monotonic())
+        if not plan.go and not plan.deferred and not plan.orphans:
+            return plan, []
+        async with self.db.write() as s:
+            return plan, await self._claim(s, plan, now)
+
+    async def _take_shared(self, now: datetime) -> tuple[Plan, list[Planned]]:
+        """Many processes (PostgreSQL), all in one transaction: rows read ``FOR UPDATE SKIP LOCKED`` (another
+        sender reads other rows), the recipients' budgets locked and read from ``send_slot``, recipients
+        whose earlier messages are still unsent (another sender has them in hand) held back, then claim
+        and the budget slots taken written, and commit."""
+        async with self.db.write() as s:
+            rows = await outbox.due(s, now, skip_locked=True)
+            if not rows:
+                return Plan(), []
+            limited = {(r.platform, r.recipient) for r in rows
+                       if r.platform in self.channels and self.channels[r.platform].limiter.limited}
+            apps = {(p, APP) for p, _ in limited if self.channels[p].limiter.app is not None}
+            clock_s = await send_slots.lock(s, limited | apps)
+            limiters: dict[str, RateLimiter] = {}
+            for platform in {p for p, _ in limited}:
+                base = self.channels[platform].limiter
+                keys = sorted({k for p, k in limited | apps if p == platform})
+                limiters[platform] = base.with_history(
+                    await send_slots.recent(s, platform, keys, clock_s - base.longest))
+            plan = self._plan(rows, await self._cards(s, rows), now, limiters, clock_s,
+                              earlier=await outbox.first_unsent(s, rows))
+            claimed = await self._claim(s, plan, now)
+            for platform, lim in limiters.items():
+                await send_slots.take(s, platform, lim.taken, clock_s - lim.longest)
+        return plan, claimed
+
+    async def _cards(self, s: AsyncSession, rows: Sequence[OutboxMessage]) -> dict[str, CardRow]:
+        """The cards that updates in ``rows`` change (an update waits until its card was sent)."""
+        wanted = {r.card_id for r in rows if r.op == "update" and r.card_id}
+        return {c.id: c for c in (await s.execute(
+            select(CardRow).where(col(CardRow.id).in_(wanted)))).scalars()} if wanted else {}
+
+    async def _claim(self, s: AsyncSession, plan: Plan, now: datetime) -> list[Planned]:
+        for msg_id, at in plan.deferred:
+            await outbox.defer(s, msg_id, at)
+        for msg in plan.orphans:
+            await outbox.mark_retry(s, _id(msg), now, f"channel {msg.platform} is not enabled", failed=True)
+        won = await outbox.claim(s, [m for m, _, _ in plan.go], now, self.cfg.lease_s)
+        return [(m, ch, refs) for m, ch, refs in plan.go if m.id in won]
+
+    def _plan(self, rows: Sequence[OutboxMessage], cards: dict[str, CardRow], now: datetime,
+              limiters: dict[str, RateLimiter], clock_s: float,
+              earlier: dict[tuple[str, str], int] | None = None) -> Plan:
+        """Which due messages go now; a recipient's queue stops at its first message that must wait.
+
+        ``limiters``: budgets read from the shared table, by platform (else the channel's own);
+        ``earlier``: each recipient's oldest unsent message id, when other senders may hold some of them."""
         plan = Plan()
         held: set[tuple[str, str]] = set()
+        if earlier:  # rows are read in id order: the first one read of each recipient must be its oldest unsent
+            first: dict[tuple[str, str], int] = {}
+            for msg in rows:
+                first.setdefault((msg.platform, msg.recipient), _id(msg))
+            held = {key for key, i in first.items() if earlier.get(key, i) < i}
         sending_cards: set[str] = set()
         for msg in rows:
             key = (msg.platform, msg.recipient)
@@ -179,7 +228,7 @@ class Sender:
                     held.add(key)
                     continue
                 refs = dict(card.refs)
-            wait = channel.limiter.reserve(msg.recipient, time.monotonic())
+            wait = limiters.get(msg.platform, channel.limiter).reserve(msg.recipient, clock_s)
             if wait > 0:
                 plan.deferred.append((_id(msg), now + timedelta(seconds=wait)))
                 held.add(key)

@@ -74,14 +74,16 @@ class Database:
     """One engine plus a session factory; passed explicitly, never a global.
 
     SQLite has one writer at a time and its busy handler sleeps in growing steps, so writers of
-    this process queue on an asyncio lock instead (``write``); PostgreSQL needs no such lock.
+    this process queue on an asyncio lock instead (``write``). PostgreSQL keeps the lock too: the
+    inbox workers' transactions then run in arrival order, so one person's quick presses (pick a
+    customer, then confirm) are handled in the order they were made; other processes write in parallel.
     """
 
     def __init__(self, url: str) -> None:
         self.url = url
         self.engine = make_engine(url)
         self.sessions = session_factory(self.engine)
-        self._write_lock = asyncio.Lock() if self.engine.dialect.name == "sqlite" else None
+        self._write_lock: asyncio.Lock | None = asyncio.Lock()
 
     @asynccontextmanager
     async def session(self) -> AsyncIterator[AsyncSession]:

@@ -224,6 +224,19 @@ class OutboxMessage(SQLModel, table=True):
     sent_at: datetime | None = _ts()
 
 
+class SendSlot(SQLModel, table=True):
+    """One send taken from a rate-limit budget, when several processes share one PostgreSQL: each
+    sender reads the recent slots of its recipients under an advisory lock, so the budget holds for
+    all of them together (one SQLite process keeps its budgets in memory)."""
+
+    __tablename__ = "send_slot"
+    __table_args__ = (Index("ix_send_slot_key_at", "platform", "key", "at"),)
+    id: int | None = Field(default=None, primary_key=True)
+    platform: str
+    key: str  # the recipient, or "*" for an app-wide budget
+    at: float = Field(index=True)  # the database's clock, epoch seconds
+
+
 class JobRun(SQLModel, table=True):
     """A claim on one scheduled run; the unique key stops a restart or a second node from repeating it."""
 

@@ -12,7 +12,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, Field, TypeAdapter
-from sqlalchemy import Update, bindparam, or_, select, tuple_, update
+from sqlalchemy import Update, bindparam, func, or_, select, tuple_, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
@@ -136,8 +136,12 @@ def _update() -> Update:
     return update(OutboxMessage).execution_options(synchronize_session=False)
 
 
-async def due(session: AsyncSession, now: datetime, limit: int = 200) -> Sequence[OutboxMessage]:
-    """Pending messages whose time has come, and sends whose lease ran out (a crashed sender)."""
+async def due(session: AsyncSession, now: datetime, limit: int = 200, *,
+              skip_locked: bool = False) -> Sequence[OutboxMessage]:
+    """Pending messages whose time has come, and sends whose lease ran out (a crashed sender).
+
+    ``skip_locked`` (PostgreSQL, inside the claiming transaction): ``FOR UPDATE SKIP LOCKED``, so
+    senders in other processes read other rows instead of queueing behind this one."""
     q = (
         select(OutboxMessage)
         .where(
@@ -147,10 +151,27 @@ async def due(session: AsyncSession, now: datetime, limit: int = 200) -> Sequenc
         .order_by(col(OutboxMessage.id))
         .limit(limit)
     )
+    if skip_locked:
+        q = q.with_for_update(skip_locked=True)
     return (await session.execute(q)).scalars().all()
 
 
 _T = table(OutboxMessage)
+_FIRST_UNSENT = (  # each recipient's oldest message not yet sent (or given up), whoever holds it
+    select(_T.c.platform, _T.c.recipient, func.min(_T.c.id))
+    .where(_T.c.status.in_([OutboxStatus.pending, OutboxStatus.sending]),
+           tuple_(_T.c.platform, _T.c.recipient).in_(bindparam("b_who", expanding=True)))
+    .group_by(_T.c.platform, _T.c.recipient)
+)
+
+
+async def first_unsent(session: AsyncSession, msgs: Sequence[OutboxMessage]) -> dict[tuple[str, str], int]:
+    """(platform, recipient) → the id of their oldest unsent message: a sender that read a later one
+    must not pass it while another sender holds it (one recipient's messages go in order)."""
+    who = sorted({(m.platform, m.recipient) for m in msgs})
+    if not who:
+        return {}
+    return {(p, r): i for p, r, i in await session.execute(_FIRST_UNSENT, {"b_who": who})}
 _CLAIM = (  # a row is won only if its attempt count is still the one this sender read
     update(_T)
     .where(tuple_(_T.c.id, _T.c.attempts).in_(bindparam("b_seen", expanding=True)),

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Awaitable, Callable
+import os
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -19,6 +20,7 @@ from bot.service import Service
 from handlers.clock import FixedClock
 from storage.db import Database
 from storage.models import Person
+from tests.pg_server import SKIP_ENV, Postgres, PostgresUnavailable
 
 TZ = ZoneInfo("Asia/Shanghai")
 DATA = Path(__file__).resolve().parent / "data"
@@ -31,7 +33,6 @@ def make_config(tmp: Path, **overrides: Any) -> Config:
         "outbox": {"poll_interval_s": 0.05, "backoff_base_s": 0.05, "backoff_max_s": 0.5},
         "logging": {"level": "WARNING"},
         "evidence": {"dir": str(tmp / "evidence")},
-        "reports": {"dir": str(tmp / "reports")},
     }
     for k, v in overrides.items():
         data[k] = {**data.get(k, {}), **v}
@@ -56,6 +57,36 @@ async def eventually(check: Callable[[], Awaitable[Any]], within: float = 10.0) 
         if asyncio.get_running_loop().time() > deadline:
             raise AssertionError("condition not met in time")
         await asyncio.sleep(0.02)
+
+
+@pytest.fixture(scope="session")
+def postgres() -> Iterator[Postgres]:
+    """This session's throw-away PostgreSQL (or ``ACTIONFLOW_TEST_PG_URL``'s). A missing server fails the
+    tests that need it; only ``ACTIONFLOW_TEST_PG=skip`` (a laptop without the package) turns that into a skip."""
+    try:
+        pg = Postgres.from_env().start()
+    except PostgresUnavailable as exc:
+        if os.environ.get(SKIP_ENV) == "skip":
+            pytest.skip(f"{exc} ({SKIP_ENV}=skip)")
+        pytest.fail(str(exc), pytrace=False)
+    yield pg
+    pg.stop()
+
+
+@pytest.fixture
+def pg_url(postgres: Postgres) -> Iterator[str]:
+    """A fresh, migrated database of its own for one test."""
+    url = postgres.create_database()
+    yield url
+    postgres.drop_database(url)
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """Run a test on both backends: a SQLite file, then a fresh PostgreSQL database."""
+    if request.param == "sqlite":
+        return f"sqlite+aiosqlite:///{tmp_path / 'test.db'}"
+    return str(request.getfixturevalue("pg_url"))
 
 
 @pytest.fixture
