@@ -9,10 +9,10 @@ PORT ?= 8080
 
 .PHONY: run test lint system-deps bench clean
 
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml Makefile
 	test -x $(PY) || python3 -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
-	$(PY) -m pip install -q -e '.[test]'
+	$(PY) -m pip install -q -e '.[test,postgres]'
 	touch $(STAMP)
 
 config.yaml:
@@ -23,13 +23,15 @@ run: $(STAMP) config.yaml
 	$(VENV)/bin/actionflow serve --host $(HOST) --port $(PORT)
 
 # Debian's Chromium drives the browser tests (with CJK and emoji fonts, so screenshots show text, not boxes);
-# ffmpeg converts voice (AMR/Opus → WAV); the voice tests speak with espeak-ng and encode AMR with opencore-amrnb.
+# ffmpeg converts voice (AMR/Opus → WAV); the voice tests speak with espeak-ng and encode AMR with opencore-amrnb;
+# the PostgreSQL tests start a throw-away server from Debian's postgresql binaries (tests/pg_server.py; the
+# package's own cluster is not used: a private data dir and port, run as the postgres user when we are root).
 system-deps:
 	@if ! command -v chromium >/dev/null || ! command -v ffmpeg >/dev/null || ! fc-list :lang=zh 2>/dev/null | grep -q . \
 			|| ! fc-list 2>/dev/null | grep -qi 'color emoji' || ! command -v espeak-ng >/dev/null \
-			|| ! ldconfig -p | grep -q libopencore-amrnb; then \
+			|| ! ldconfig -p | grep -q libopencore-amrnb || ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then \
 		$(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq chromium ffmpeg \
-			fonts-noto-cjk fonts-noto-color-emoji espeak-ng libopencore-amrnb0; \
+			fonts-noto-cjk fonts-noto-color-emoji espeak-ng libopencore-amrnb0 postgresql; \
 	fi
 
 lint: $(STAMP)
