@@ -66,6 +66,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
     from bot.capabilities import contract_rules_from, lead_rules_from, stage_rules_from
     from bot.demo.contracts import seed_demo_contracts
     from bot.demo.leads import seed_demo_leads
+    from bot.demo.reports import seed_demo_reports
     from bot.demo.seed import seed_demo
     from bot.demo.stages import seed_demo_stages
     from bot.service import Service
@@ -85,6 +86,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
                     n = await seed_demo_leads(s, lambda key, session: service.context(key, session, arrived),
                                               lead_rules_from(cfg))
                     said += f", {n} leads"
+                    said += ", " + await seed_demo_reports(s, now, cfg.org.tz)
                     said += ", " + await seed_demo_stages(
                         s, lambda key, session: service.context(key, session, FixedClock(now)), stage_rules_from(cfg), now)
                     said += ", " + await seed_demo_contracts(
@@ -220,6 +222,19 @@ def cmd_jobs(args: argparse.Namespace) -> int:
     return asyncio.run(go())
 
 
+def cmd_report(args: argparse.Namespace) -> int:
+    """Render a report locally (JSON + PNG) as of --at, without sending anything."""
+    from pathlib import Path
+
+    from bot.reports_cli import render
+
+    cfg = _config(args)
+    at = _at(args.at, cfg) or datetime.now(UTC)
+    for path in asyncio.run(render(cfg, args.name, at, Path(args.out), args.person)):
+        print(path)
+    return 0
+
+
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="actionflow", description="销售动作流机器人 — sales action-flow chat bot")
     p.add_argument("--config", default="config.yaml", help="config file (default ./config.yaml)")
@@ -261,6 +276,13 @@ def parser() -> argparse.ArgumentParser:
     j = jobs.add_parser("due", help="run what the scheduler would run at this moment (workdays, cut-offs)")
     j.add_argument("--at", help="as of this ISO time (org timezone when it has no offset)")
     j.set_defaults(fn=cmd_jobs)
+    s = sub.add_parser("report", help="render a report locally as JSON + PNG: digest | radar | customers | cqi | kpis "
+                                      "| commission (nothing is sent)")
+    s.add_argument("name")
+    s.add_argument("--at", help="as of this ISO time (org timezone when it has no offset); default now")
+    s.add_argument("--out", default="reports", help="folder for the files (default ./reports)")
+    s.add_argument("--person", help="only this person (default: everyone the report is for)")
+    s.set_defaults(fn=cmd_report)
     sub.add_parser("doctor", help="check each enabled platform's credentials (asks the platform for a token) and print a verdict") \
         .set_defaults(fn=cmd_doctor)
     return p

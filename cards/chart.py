@@ -96,3 +96,28 @@ def radar_png(out: Path, title: str, axes: Sequence[str], series: Sequence[tuple
     fig.savefig(tmp, format="png", facecolor="white", bbox_inches="tight", pad_inches=0.25)
     tmp.replace(out)  # a reader never sees half a file
     return out
+
+
+def funnel_png(out: Path, title: str, steps: Sequence[tuple[str, int]]) -> Path:
+    """Horizontal bars, first step on top (the digest's stage funnel as a picture for ``actionflow report``)."""
+    labels = [title, *(s for s, _ in steps)]
+    missing = missing_glyphs("".join(labels))
+    if missing:
+        raise FontMissing(f"字体 {font_path().name} 缺少字符：{''.join(missing)}")
+    fp = font()
+    fig = Figure(figsize=(SIZE_PX / 100, max(3.0, 0.6 * len(steps) + 1.2)), dpi=100)
+    FigureCanvasAgg(fig)
+    ax: Any = fig.add_subplot()
+    names = [s for s, _ in steps][::-1]
+    counts = [n for _, n in steps][::-1]
+    bars = ax.barh(range(len(steps)), counts, color=COLORS[0])
+    ax.set_yticks(range(len(steps)))
+    ax.set_yticklabels(names, fontproperties=fp, fontsize=12)
+    ax.bar_label(bars, padding=4)
+    ax.set_title(title, fontproperties=fp, fontsize=15)
+    ax.spines[["top", "right"]].set_visible(False)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = out.with_suffix(".part.png")
+    fig.savefig(tmp, format="png", facecolor="white", bbox_inches="tight", pad_inches=0.25)
+    tmp.replace(out)
+    return out

@@ -22,7 +22,7 @@ from sqlmodel import col
 
 from handlers.reports import cqi, kpis
 from handlers.reports.scope import Window
-from handlers.rhythm import REAL
+from handlers.rhythm import REAL, short_name
 from storage.models import ActionRecord, ChecklistItem, Customer
 
 MAX_CUSTOMERS = 6
@@ -59,12 +59,12 @@ async def customer_health(s: AsyncSession, rep_id: int, w: Window, chains: Any) 
     per = cqi.by_customer(data)
     if not per:
         return []
-    rows = (await s.execute(select(col(Customer.id), col(Customer.name), col(Customer.last_action_at))
-                            .where(col(Customer.id).in_(list(per))))).all()
-    names = {cid: name for cid, name, _ in rows}
+    rows = (await s.execute(select(col(Customer.id), col(Customer.name), col(Customer.last_action_at),
+                                   col(Customer.aliases)).where(col(Customer.id).in_(list(per))))).all()
+    names = {cid: short_name(name, aliases) for cid, name, _, aliases in rows}  # a phone-sized label
     recent = sorted(rows, key=lambda r: (r[2] is not None, r[2], r[0]), reverse=True)[:MAX_CUSTOMERS]
     out = []
-    for cid, _, _ in recent:
+    for cid, _, _, _ in recent:
         touches = per[cid]
         out.append(CustomerHealth(
             cid, names[cid], cqi.depth(chains(data.template.get(cid)), data.roles.get(cid, ())),
