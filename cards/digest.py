@@ -24,18 +24,17 @@ def percent(done: int, total: int) -> str:
 
 def build_digest_card(d: Digest, who: str) -> Card:
     reds = " · ".join(f"{k} {n}" for k, n in sorted(d.reds.items(), key=lambda kv: -kv[1])) or "无"
-    facts = [Fact("必做完成", percent(d.must_done, d.must_chosen)), Fact("今日红灯", reds)]
-    lines = ["阶段漏斗：" + " → ".join(f"{st} {n}" for st, n in d.funnel)]
+    # the first six rows are what a WeCom card shows as rows (label ≤ 5, value ≤ 30 characters); the rest and
+    # the lines go below them, most important first
+    facts = [Fact("今日必做", percent(d.must_done, d.must_chosen)), Fact("今日红灯", reds)]
+    facts += [Fact(k.label, k.compact()) for k in d.kpis]
+    lines = ["阶段漏斗：" + "→".join(f"{st}{n}" for st, n in d.funnel)]
     if d.store is not None:
-        lines.append("门店漏斗：" + " → ".join(f"{st} {n}" for st, n in d.store))
-    lines.append(f"指标（近{d.window_days}天，括号内为行业平均 → 前10%）：")
-    lines += [f"• {k.line()}" for k in d.kpis]
+        lines.append("门店漏斗：" + "→".join(f"{st}{n}" for st, n in d.store))
     buttons = []
-    if d.risks:
-        lines.append(f"风险 Top {len(d.risks)}：")
-        for i, r in enumerate(d.risks, 1):
-            lines.append(f"{i}. {r.name} — {r.why}")
-            buttons.append(Button(OpenCustomer(r.customer_id).pack(), f"查看 {r.name[:8]}"))
+    for i, r in enumerate(d.risks, 1):
+        lines.append(f"风险{i}：{r.name}，{r.why}")
+        buttons.append(Button(OpenCustomer(r.customer_id).pack(), f"查看 {r.name[:8]}"))
     return Card(kind=KIND, title=f"今日简报 · {d.day:%m-%d}", subtitle=f"{who} 团队 · {d.reps} 名销售",
                 color="red" if d.reds else "blue", facts=facts, lines=lines, buttons=buttons,
-                note="点「查看」看客户最近进展")
+                note=f"指标为近{d.window_days}天，括号内为行业平均 → 前10%；点「查看」看客户最近进展")

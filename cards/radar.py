@@ -41,6 +41,7 @@ def money(v: float) -> str:
 
 def build_commission_card(rep: str, e: Estimate, formula: str) -> Card:
     facts = [Fact(VARIABLES[k], money(v) if k != "contracts" else f"{v:.0f}") for k, v in e.values.items()]
-    facts += [Fact("公式", formula), Fact("估算提成", money(e.amount))]
+    facts.append(Fact("估算提成", money(e.amount)))
     return Card(kind=COMMISSION_KIND, title=f"提成估算 · {rep} · {e.month}", color="green", facts=facts,
+                lines=[f"公式：{formula}"],
                 note="按本月已确认的动作记录估算，以财务核算为准")

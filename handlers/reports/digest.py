@@ -18,12 +18,13 @@ from sqlmodel import col
 from cards.reason import REASONS
 from handlers.reports import kpis
 from handlers.reports.scope import Window
+from handlers.rhythm import short_name
 from storage.models import Customer, MustDo, MustDoStatus, WarningRecord, WarningStatus
 
 RISK_COUNT = 3
 NO_REASON = "未填原因"
-WARNING_LABELS = {"stale_lead": "红灯：超时无更新", "first_contact": "红灯：新线索未首次联系",
-                  "overdue": "红灯：下次跟进已逾期"}
+WARNING_LABELS = {"stale_lead": "红灯·超时无更新", "first_contact": "红灯·线索未联系",
+                  "overdue": "红灯·跟进逾期"}
 # the store flow's funnel for a person's stores today, when that capability is present: [(node, count)]
 StoreFunnel = Callable[[AsyncSession, int, date], Awaitable[list[tuple[str, int]] | None]]
 
@@ -75,23 +76,23 @@ async def risks(s: AsyncSession, reps: list[int], now: datetime, closed: tuple[s
     """Open red warnings first (oldest first), then the customers silent longest (not in a closed stage)."""
     out: list[Risk] = []
     rows = (await s.execute(
-        select(col(WarningRecord.customer_id), col(WarningRecord.kind), col(Customer.name))
+        select(col(WarningRecord.customer_id), col(WarningRecord.kind), col(Customer.name), col(Customer.aliases))
         .join(Customer, col(Customer.id) == col(WarningRecord.customer_id))
         .where(col(WarningRecord.status) == WarningStatus.open, col(WarningRecord.level) == "red",
                col(Customer.owner_id).in_(reps)).order_by(col(WarningRecord.created_at)).limit(20))).all()
-    for cid, kind, name in rows:
+    for cid, kind, name, aliases in rows:
         if len(out) < RISK_COUNT and all(r.customer_id != cid for r in out):
-            out.append(Risk(cid, name, WARNING_LABELS.get(kind, "红灯")))
+            out.append(Risk(cid, short_name(name, aliases), WARNING_LABELS.get(kind, "红灯")))
     if len(out) < RISK_COUNT:
         silent = (await s.execute(
-            select(col(Customer.id), col(Customer.name), col(Customer.last_action_at))
+            select(col(Customer.id), col(Customer.name), col(Customer.last_action_at), col(Customer.aliases))
             .where(col(Customer.owner_id).in_(reps), col(Customer.stage).not_in(closed),
                    col(Customer.last_action_at).is_not(None))
             .order_by(col(Customer.last_action_at)).limit(RISK_COUNT * 2))).all()
-        for cid, name, last in silent:
+        for cid, name, last, aliases in silent:
             if last is not None and len(out) < RISK_COUNT and all(r.customer_id != cid for r in out):
                 days = (now - last) // timedelta(days=1)
-                out.append(Risk(cid, name, f"已 {days} 天没有跟进"))
+                out.append(Risk(cid, short_name(name, aliases), f"{days} 天未跟进"))
     return out
 
 

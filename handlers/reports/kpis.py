@@ -88,6 +88,14 @@ class Kpi:
             return NO_DATA
         return f"{v * 100:.1f}%" if self.unit == "%" else f"{v:.1f} {self.unit}"
 
+    def compact(self) -> str:
+        """「2.4 小时（行业 18.3 → 前10% ≤1.2）」: at most 30 characters (a WeCom card row's value)."""
+        b = self.benchmark
+        if b is None:
+            return self.shown()
+        num = (lambda v: f"{v * 100:.1f}%") if self.unit == "%" else (lambda v: f"{v:g}")
+        return f"{self.shown()}（行业 {num(b.industry)} → 前10% {'≤' if b.lower else '≥'}{num(b.top)}）"
+
     def line(self) -> str:
         """「首次响应 3.2 小时（行业 18.3 小时 → 前10% ≤ 1.2 小时）」"""
         text = f"{self.label} {self.shown()}"
@@ -137,12 +145,12 @@ def task_model() -> Any:
 async def task_closure(s: AsyncSession, reps: list[int], w: Window) -> Kpi:
     task = task_model()
     if task is None:
-        return Kpi("task_closure", "跨角色任务闭环", None, "天", 0, "跨角色任务尚未上线")
+        return Kpi("task_closure", "任务闭环", None, "天", 0, "跨角色任务尚未上线")
     rows = (await s.execute(
         select(task.created_at, task.done_at).join(Customer, col(Customer.id) == task.customer_id)
         .where(task.done_at >= w.start, task.done_at < w.end, _in(Customer.owner_id, reps)))).all()
     days = [_hours(c, d) / 24 for c, d in rows]
-    return Kpi("task_closure", "跨角色任务闭环", fmean(days) if days else None, "天", len(days))
+    return Kpi("task_closure", "任务闭环", fmean(days) if days else None, "天", len(days))
 
 
 async def record_rows(s: AsyncSession, reps: list[int], w: Window) -> list[Any]:
@@ -162,7 +170,7 @@ def complete(kind: str, has_customer: bool, next_touch: Any, evidence: list[Any]
 async def completeness(s: AsyncSession, reps: list[int], w: Window, rows: list[Any] | None = None) -> Kpi:
     rows = rows if rows is not None else await record_rows(s, reps, w)
     ok = sum(1 for r in rows if complete(*r))
-    return Kpi("completeness", "过程数据完整度", ok / len(rows) if rows else None, "%", len(rows))
+    return Kpi("completeness", "数据完整度", ok / len(rows) if rows else None, "%", len(rows))
 
 
 async def must_do_completion(s: AsyncSession, reps: list[int], w: Window) -> Kpi:

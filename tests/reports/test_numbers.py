@@ -43,6 +43,7 @@ async def test_first_response(org: Org) -> None:
     assert team.extra == "另有 1 条线索未联系"
     assert a.value == pytest.approx(3.0)
     assert team.line() == "首次响应 2.2 小时（行业 18.3 小时 → 前10% ≤ 1.2 小时），另有 1 条线索未联系"
+    assert team.compact() == "2.2 小时（行业 18.3 → 前10% ≤1.2）"
 
 
 async def test_stage_dwell(org: Org) -> None:
@@ -70,7 +71,8 @@ async def test_data_completeness(org: Org) -> None:
     # r5 ✓, r10 ✓, r11 ✓; the draft r8 and the old r9/r12 are not counted. B: r6 ✓, r7 ✓.
     assert a.value == pytest.approx(4 / 7) and a.count == 7
     assert team.value == pytest.approx(6 / 9)
-    assert team.line() == "过程数据完整度 66.7%（行业 63.2% → 前10% ≥ 95.4%）"
+    assert team.line() == "数据完整度 66.7%（行业 63.2% → 前10% ≥ 95.4%）"
+    assert team.compact() == "66.7%（行业 63.2% → 前10% ≥95.4%）"
 
 
 async def test_must_do_completion(org: Org) -> None:
@@ -141,7 +143,7 @@ async def test_digest(org: Org) -> None:
     assert (d.day, d.reps, d.must_done, d.must_chosen, d.reds) == (TODAY, 2, 1, 2, {"资料未齐": 1})
     assert d.funnel == [("初步接触", 1), ("需求确认", 1), ("方案报价", 1), ("商务谈判", 0), ("签约", 0), ("回款", 0)]
     assert [(r.customer_id, r.why) for r in d.risks] == [
-        ("c3", "红灯：超时无更新"), ("c2", "已 8 天没有跟进"), ("c1", "已 1 天没有跟进")]
+        ("c3", "红灯·超时无更新"), ("c2", "8 天未跟进"), ("c1", "1 天未跟进")]
     assert [k.key for k in d.kpis] == ["first_response", "stage_dwell", "task_closure", "completeness", "must_do",
                                        "flagged", "verify_time"]
 
