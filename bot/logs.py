@@ -29,9 +29,11 @@ _BEARER = re.compile(r"(?i)\b(Bearer\s+)[^\s\"',;\\]+")
 
 def secret_env_names(cfg: Config) -> list[str]:
     """The environment variables holding credentials: the LLM/ASR keys, the token and admin secrets and
-    every channel's ``*secret*`` / ``*token*`` / ``*key*`` variable (ids such as the corp id are not secret)."""
+    every lead source's bearer token and every channel's ``*secret*`` / ``*token*`` / ``*key*`` variable (ids
+    such as the corp id are not secret)."""
     names = [cfg.understanding.llm.api_key_env, cfg.asr.api_key_env, cfg.security.token_secret_env,
              cfg.security.admin_token_env]
+    names += [source.token_env for source in cfg.leads.sources.values()]  # each lead source's bearer token
     for name in type(cfg.channels).model_fields:
         section = getattr(cfg.channels, name)
         names += [v for k, v in section.model_dump().items()

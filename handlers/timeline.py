@@ -1,28 +1,31 @@
-"""The customer timeline: 「恒远化工 最近进展」 answers with the customer's latest confirmed records.
+"""The customer timeline: 「恒远化工 最近进展」 answers with a card of the customer's latest items of every kind
+(records, cross-role tasks, approvals, evidence, stage changes) and a link to the whole history on a page.
 
 A question, not a record: it never creates a draft. When the name is not a customer the message is
-left to capture (it was probably a report that happened to contain 进展).
+left to capture (it was probably a report that happened to contain 进展). Only people who work on the
+customer get an answer (``may_see``); others are told so, and nothing is recorded.
 """
 
 from __future__ import annotations
 
 import re
-from zoneinfo import ZoneInfo
+from collections.abc import Callable
+from datetime import datetime
 
 from sqlalchemy import select
-from sqlmodel import col
 
-from cards.confirmation import TYPE_LABELS
+from cards.timeline import build_timeline
 from handlers.context import Context
+from handlers.customer_timeline import KINDS, Item, items, may_see
 from handlers.event import Event
-from handlers.rhythm import REAL
 from handlers.router import Capability
-from storage.models import ActionRecord, Customer, Person, Role
+from storage.models import Customer, Person, Role
 
 LIMIT = 5
 PATTERN = r"(?P<name>[^\s，,。]{2,30}?)\s*(的)?\s*(最近|近期|最新)?\s*(进展|情况|动态|跟进记录|记录)\s*(如何|怎么样了?|呢)?\s*[?？]?"
 
-capability = Capability("timeline")
+PageLink = Callable[[str, datetime], str]
+NOT_YOURS = "⛔ 「{name}」的进展只对负责这个客户的人可见（负责人、其上级、协同任务的负责人和经理）。未做任何修改。"
 
 
 async def find_customer(ctx: Context, name: str) -> Customer | None:
@@ -35,28 +38,43 @@ async def find_customer(ctx: Context, name: str) -> Customer | None:
     return prefix[0] if len(prefix) == 1 else None
 
 
-@capability.command("timeline", PATTERN, "「客户名 最近进展」 — 客户最近5条已确认的动作",
-                    roles={Role.rep, Role.supervisor, Role.manager})
-async def answer(ctx: Context, person: Person, event: Event, m: re.Match[str]) -> bool:
-    customer = await find_customer(ctx, m.group("name"))
-    if customer is None:
-        return False  # not a customer: let capture read it
-    assert person.id is not None
-    await ctx.send_text(await progress(ctx, customer), person_id=person.id)
-    return True
+def line(ctx: Context, item: Item) -> str:
+    when = item.at.astimezone(ctx.settings.tz).strftime("%m-%d %H:%M")
+    who = f" · {item.who}" if item.who else ""
+    return f"• {when} [{KINDS[item.kind]}] {item.text[:60]}{who}"
 
 
 async def progress(ctx: Context, customer: Customer) -> str:
-    """The customer's stage and latest confirmed records, as one message (also a digest risk's link)."""
-    records = (await ctx.session.execute(
-        select(ActionRecord).where(col(ActionRecord.customer_id) == customer.id, col(ActionRecord.status).in_(REAL))
-        .order_by(col(ActionRecord.created_at).desc()).limit(LIMIT))).scalars().all()
-    tz = ZoneInfo(ctx.settings.timezone)
+    """The customer's stage and latest items of every kind, as one message (also a digest risk's link)."""
     lines = [f"📋 {customer.name}（{customer.stage}）最近进展："]
-    if not records:
-        lines.append("还没有已确认的动作记录。")
-    for r in records:
-        when = r.created_at.astimezone(tz).strftime("%m-%d")
-        nxt = f"，下次跟进 {r.next_touch:%m-%d}" if r.next_touch else ""
-        lines.append(f"• {when} {TYPE_LABELS.get(r.type.value, r.type.value)}：{r.text[:40]}{nxt}")
+    got = await items(ctx.session, customer.id, LIMIT)
+    lines += [line(ctx, i) for i in got] or ["还没有记录、任务或审批。"]
     return "\n".join(lines)
+
+
+def make_capability(page_link: PageLink | None = None) -> Capability:
+    """``page_link(customer id, now)``: the signed URL of the customer's timeline page (None: no page)."""
+    cap = Capability("timeline")
+
+    @cap.command("timeline", PATTERN, "「客户名 最近进展」 — 客户最近的记录、协同、审批、凭证和阶段变化，附完整时间线链接",
+                 roles={Role.rep, Role.supervisor, Role.manager, Role.presales, Role.delivery, Role.legal,
+                        Role.finance})
+    async def answer(ctx: Context, person: Person, event: Event, m: re.Match[str]) -> bool:
+        customer = await find_customer(ctx, m.group("name"))
+        if customer is None:
+            return False  # not a customer: let capture read it
+        assert person.id is not None
+        if not await may_see(ctx.session, person, customer):
+            await ctx.send_text(NOT_YOURS.format(name=customer.name), person_id=person.id)
+            return True
+        owner = await ctx.session.get(Person, customer.owner_id) if customer.owner_id else None
+        lines = [line(ctx, i) for i in await items(ctx.session, customer.id, LIMIT)]
+        link = page_link(customer.id, ctx.now()) if page_link else ""
+        await ctx.send_card(build_timeline(customer.name, customer.stage, owner.name if owner else "", lines, link),
+                            person_id=person.id, subject={"customer_id": customer.id})
+        return True
+
+    return cap
+
+
+capability = make_capability()
