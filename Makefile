@@ -46,6 +46,7 @@ bench: $(STAMP)
 	$(PY) -m bench.ingest
 	$(PY) -m bench.tag
 	$(PY) -m bench.morning
+	$(PY) -m bench.digest
 
 clean:
 	rm -rf $(VENV) data .pytest_cache .ruff_cache

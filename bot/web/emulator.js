@@ -45,6 +45,7 @@ function show(m) {
   el.className = "msg " + m.direction;
   if (m.html) { el.innerHTML = m.html; } else {
     el.innerHTML = ""; const b = document.createElement("div"); b.className = "bubble"; b.textContent = m.text; el.appendChild(b);
+    if (m.image) { const img = document.createElement("img"); img.className = "chart"; img.src = m.image; img.alt = m.text; b.appendChild(img); }
   }
   if (fresh) { chat.appendChild(el); chat.scrollTop = chat.scrollHeight; } else if (m.replace) { noticeUpdate(el); }
 }

@@ -82,8 +82,11 @@ def body_view(raw: dict[str, Any]) -> dict[str, Any]:
 
 def _payload(message_id: int | None, m: dict[str, Any]) -> dict[str, Any]:
     """What the page shows for a transcript row the bot sent."""
+    view = body_view(m["body"])
+    if message_id is not None and m["body"].get("type") == "image":  # a chart the bot sent: shown as a picture
+        view["image"] = f"/local/api/image/{message_id}"
     return {"id": message_id, "direction": m["direction"], "card_id": m["card_id"],
-            "at": m["created_at"].isoformat(), **body_view(m["body"])}
+            "at": m["created_at"].isoformat(), **view}
 
 
 def _inbound_payload(event: Event, inbox_id: int | None) -> dict[str, Any]:
@@ -119,6 +122,7 @@ class LocalChannel(Channel):
             web.get("/local/api/people", self.people),
             web.get("/local/api/history", self.history),
             web.get("/local/ws", self.websocket),
+            web.get("/local/api/image/{id}", self.image),
             web.post("/local/api/message", self.post_text),
             web.post("/local/api/location", self.post_location),
             web.post("/local/api/action", self.post_action),
@@ -173,6 +177,18 @@ class LocalChannel(Channel):
         merged += [(m.created_at, 1, m.id or 0, _payload(m.id, m.model_dump())) for m in got]
         merged.sort(key=lambda t: t[:3])
         return web.json_response([p for *_, p in merged[-HISTORY:]])
+
+    async def image(self, request: web.Request) -> web.StreamResponse:
+        """An image message the bot sent (a report chart), by its transcript row: only files our own outbox
+        named are ever served, never a path from the request."""
+        self.guard.check(request)
+        message_id = query_id(request.match_info["id"], "id")
+        async with self.db.session() as s:
+            row = await s.get(LocalChatMessage, message_id)
+        body = body_of(row.body) if row is not None and row.direction == "out" else None
+        if not isinstance(body, ImageBody) or not Path(body.image.path).is_file():
+            raise web.HTTPNotFound(text="没有这张图片")
+        return web.FileResponse(body.image.path, headers={"Cache-Control": "private, max-age=3600"})
 
     async def websocket(self, request: web.Request) -> web.WebSocketResponse:
         self.guard.check(request)  # a foreign page must not open a socket and read everyone's chat
