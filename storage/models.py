@@ -498,7 +498,8 @@ class Task(SQLModel, table=True):
     press or redelivered event finds the row and changes nothing."""
 
     __table_args__ = (UniqueConstraint("record_id", "role"), Index("ix_task_status_due", "status", "due_at"),
-                      Index("ix_task_customer_created", "customer_id", "created_at"))
+                      Index("ix_task_customer_created", "customer_id", "created_at"),
+                      Index("ix_task_done", "done_at"))  # reports: tasks closed in a window
     id: int | None = Field(default=None, primary_key=True)
     customer_id: str = Field(foreign_key="customer.id")
     stage: str

@@ -27,7 +27,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
 from handlers.reports.scope import Window
-from storage import models
 from storage.models import (
     ActionRecord,
     ActionType,
@@ -36,6 +35,7 @@ from storage.models import (
     MustDo,
     RecordStatus,
     StageChange,
+    Task,
     Verification,
 )
 
@@ -137,19 +137,11 @@ async def stage_dwell(s: AsyncSession, reps: list[int], w: Window) -> Kpi:
     return Kpi("stage_dwell", "阶段停留", fmean(days) if days else None, "天", len(days))
 
 
-def task_model() -> Any:
-    """The cross-role ``task`` table (issue 18), when this build has it."""
-    return getattr(models, "Task", None)
-
-
 async def task_closure(s: AsyncSession, reps: list[int], w: Window) -> Kpi:
-    task = task_model()
-    if task is None:
-        return Kpi("task_closure", "任务闭环", None, "天", 0, "跨角色任务尚未上线")
     rows = (await s.execute(
-        select(task.created_at, task.done_at).join(Customer, col(Customer.id) == task.customer_id)
-        .where(task.done_at >= w.start, task.done_at < w.end, _in(Customer.owner_id, reps)))).all()
-    days = [_hours(c, d) / 24 for c, d in rows]
+        select(col(Task.created_at), col(Task.done_at)).join(Customer, col(Customer.id) == col(Task.customer_id))
+        .where(col(Task.done_at) >= w.start, col(Task.done_at) < w.end, _in(Customer.owner_id, reps)))).all()
+    days = [_hours(c, d) / 24 for c, d in rows if d is not None]
     return Kpi("task_closure", "任务闭环", fmean(days) if days else None, "天", len(days))
 
 

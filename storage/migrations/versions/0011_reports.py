@@ -16,8 +16,10 @@ depends_on = None
 def upgrade() -> None:
     op.create_index('ix_stage_change_at', 'stage_change', ['at'])
     op.create_index('ix_verification_rep_created', 'verification', ['rep_id', 'created_at'])
+    op.create_index('ix_task_done', 'task', ['done_at'])
 
 
 def downgrade() -> None:
+    op.drop_index('ix_task_done', table_name='task')
     op.drop_index('ix_verification_rep_created', table_name='verification')
     op.drop_index('ix_stage_change_at', table_name='stage_change')
