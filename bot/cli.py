@@ -63,12 +63,13 @@ def cmd_demo(args: argparse.Namespace) -> int:
     """The demo org, then two leads assigned by the rules (their cards wait in the outbox for `serve`)."""
     from datetime import timedelta
 
-    from bot.capabilities import contract_rules_from, lead_rules_from, stage_rules_from
+    from bot.capabilities import contract_rules_from, lead_rules_from, stage_rules_from, task_rules_from
     from bot.demo.contracts import seed_demo_contracts
     from bot.demo.leads import seed_demo_leads
     from bot.demo.reports import seed_demo_reports
     from bot.demo.seed import seed_demo
     from bot.demo.stages import seed_demo_stages
+    from bot.demo.tasks import seed_demo_tasks
     from bot.service import Service
     from handlers.clock import FixedClock
 
@@ -91,6 +92,8 @@ def cmd_demo(args: argparse.Namespace) -> int:
                         s, lambda key, session: service.context(key, session, FixedClock(now)), stage_rules_from(cfg), now)
                     said += ", " + await seed_demo_contracts(
                         s, lambda key, session, at: service.context(key, session, at), contract_rules_from(cfg), now)
+                    said += ", " + await seed_demo_tasks(
+                        s, lambda key, session, at: service.context(key, session, at), task_rules_from(cfg), now)
                 return said
         finally:
             await service.db.close()

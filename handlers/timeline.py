@@ -21,7 +21,7 @@ from handlers.event import Event
 from handlers.router import Capability
 from storage.models import Customer, Person, Role
 
-LIMIT = 5
+LIMIT = 8
 PATTERN = r"(?P<name>[^\s，,。]{2,30}?)\s*(的)?\s*(最近|近期|最新)?\s*(进展|情况|动态|跟进记录|记录)\s*(如何|怎么样了?|呢)?\s*[?？]?"
 
 PageLink = Callable[[str, datetime], str]

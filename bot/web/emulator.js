@@ -81,7 +81,8 @@ function connect() {
 
 async function loadPeople() {
   const people = await (await fetch("/local/api/people")).json();
-  const roles = { rep: "销售", supervisor: "主管", store_staff: "导购", store_manager: "店长", manager: "经理" };
+  const roles = { rep: "销售", supervisor: "主管", store_staff: "导购", store_manager: "店长", manager: "经理",
+                  presales: "售前", delivery: "实施", legal: "法务", finance: "财务" };
   const sel = $("#person");
   sel.innerHTML = "";
   for (const p of people) {
