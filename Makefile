@@ -47,6 +47,8 @@ bench: $(STAMP)
 	$(PY) -m bench.tag
 	$(PY) -m bench.morning
 	$(PY) -m bench.digest
+	$(PY) -m bench.load
+	$(PY) -m bench.fanout
 
 clean:
 	rm -rf $(VENV) data .pytest_cache .ruff_cache

@@ -79,6 +79,7 @@ class Sender:
         self.clock = clock
         self.cfg = cfg
         self._wake = asyncio.Event()
+        self.next_due: datetime | None = None  # the earliest message this tick put off (rate limits)
         self._task: asyncio.Task[None] | None = None
         self.shared = db.engine.dialect.name == "postgresql"  # other processes send from the same outbox
 
@@ -107,9 +108,16 @@ class Sender:
                 continue
             self._wake.clear()
             try:
-                await asyncio.wait_for(self._wake.wait(), timeout=self.cfg.poll_interval_s)
+                await asyncio.wait_for(self._wake.wait(), timeout=self._idle_s())
             except TimeoutError:
                 pass
+
+    def _idle_s(self) -> float:
+        """Sleep until the next poll, or sooner when a message put off by a budget falls due: a fan-out
+        paced at 50/s must not lose most of every second to the poll interval."""
+        if self.next_due is None:
+            return self.cfg.poll_interval_s
+        return min(self.cfg.poll_interval_s, max(0.0, (self.next_due - self.clock.now()).total_seconds()))
 
     async def tick(self) -> int:
         """Deliver what is due now; returns how many messages were sent.
@@ -120,6 +128,7 @@ class Sender:
         """
         now = self.clock.now()
         plan, claimed = await (self._take_shared(now) if self.shared else self._take(now))
+        self.next_due = min((at for _, at in plan.deferred), default=None)
         for msg in plan.orphans:
             log.error("no channel for message", extra={"outbox_id": msg.id, "platform": msg.platform})
         groups: OrderedDict[tuple[str, str], list[Planned]] = OrderedDict()

@@ -12,6 +12,7 @@ import asyncio
 import logging
 import time
 from abc import ABC, abstractmethod
+from collections import defaultdict
 from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -160,6 +161,35 @@ class TokenCache:
             token, keep_s = await fetch()
             self._token, self._until = token, self._now() + keep_s
             return token
+
+
+class Pacer:
+    """At most ``rate`` calls per ``window_s`` per API path, counted when the call leaves (close to when the
+    platform counts it): a caller waits for its slot (never more than one window). The window is a little
+    longer than the platform's second: our clock and the platform's do not tick together. A caller that
+    reports ``done`` has its call counted from its answer instead, which is never before the platform saw
+    it: a slow start (new connections) then cannot bunch a second's calls into the next one's."""
+
+    def __init__(self, rate: int, window_s: float, monotonic: Callable[[], float] = time.monotonic) -> None:
+        self.rate = rate
+        self.window_s = window_s
+        self._monotonic = monotonic
+        self._sent: dict[str, list[float]] = defaultdict(list)
+
+    async def slot(self, api: str) -> float:
+        """Wait for a slot; returns its moment (for ``done``)."""
+        while True:
+            now = self._monotonic()
+            sent = self._sent[api] = [t for t in self._sent[api] if t > now - self.window_s]
+            if len(sent) < self.rate:
+                sent.append(now)
+                return now
+            await asyncio.sleep(min(sent) + self.window_s - now)
+
+    def done(self, api: str, slot: float) -> None:
+        sent = self._sent[api]
+        if slot in sent:
+            sent[sent.index(slot)] = self._monotonic()
 
 
 class VendorHttp:

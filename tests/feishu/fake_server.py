@@ -7,7 +7,8 @@ receive_id_type or msg_type, content that is not a JSON string (230001), a recei
 app's availability (230013), over-size content (text 150 KB, cards 30 KB: 230025), cards that are not
 JSON 2.0 shared cards or break element rules (230099: ``update_multi`` must be true, ≤200 elements,
 element ids ≤20 chars, buttons need text, dropdowns need options), more than 5 messages per second to
-one user (230020), a ``uuid`` over 50 chars (230001), PATCH of a message that is not this app's card
+one user (230020) or, with ``app_per_second``, more than that many per second from the app (99991400),
+a ``uuid`` over 50 chars (230001), PATCH of a message that is not this app's card
 (230001), older than 14 days (230031) or more than 5 times per second (230020), resources whose key
 is not in that message (234003). The same ``uuid`` within an hour is not delivered twice. Errors can be
 queued per path (``fail("im/v1/messages", 230020)``) and every request is recorded.
@@ -118,6 +119,9 @@ class FakeFeishu:
     _tokens: dict[str, float] = field(default_factory=dict)
     _uuids: dict[str, tuple[str, float]] = field(default_factory=dict)
     _per_user: dict[str, list[float]] = field(default_factory=lambda: defaultdict(list))
+    app_per_second: int | None = None  # the app-wide send limit (Feishu: 50/s), enforced when set
+    throttled: int = 0  # sends answered 99991400 by that limit
+    _app_sent: list[float] = field(default_factory=list)
     _n: itertools.count = field(default_factory=lambda: itertools.count(1))
 
     # ---- test controls -----------------------------------------------------------------------
@@ -257,6 +261,12 @@ class FakeFeishu:
         recent = [t for t in self._per_user[str(receive_id)] if tick - t < 1.0]
         if len(recent) >= 5:
             return self._err(230020)
+        if self.app_per_second is not None:  # checked after the per-user limit, which spends no app budget
+            self._app_sent = [t for t in self._app_sent if tick - t < 1.0]
+            if len(self._app_sent) >= self.app_per_second:
+                self.throttled += 1
+                return self._err(99991400, 429, {"x-ogw-ratelimit-reset": "1"})
+            self._app_sent.append(tick)
         self._per_user[str(receive_id)] = [*recent, tick]
         mid = f"om_fake{next(self._n):06d}"
         self.messages[mid] = Message(mid, str(receive_id), str(msg_type), content, now, reply_to=reply_to)

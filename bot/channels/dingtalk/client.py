@@ -16,8 +16,6 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-import time
-from collections import defaultdict, deque
 from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
@@ -25,7 +23,7 @@ from urllib.parse import urlsplit
 
 import aiohttp
 
-from bot.channels.base import ChannelError, VendorHttp
+from bot.channels.base import ChannelError, Pacer, VendorHttp
 from handlers.clock import Clock
 
 log = logging.getLogger("actionflow.dingtalk")
@@ -108,26 +106,6 @@ def _legacy_answer(status: int, raw: bytes) -> dict[str, Any]:
     return data
 
 
-class Pacer:
-    """At most ``rate`` calls per second per API path: a caller waits for its slot (never more than 1 s)."""
-
-    def __init__(self, rate: int, monotonic: Callable[[], float] = time.monotonic) -> None:
-        self.rate = rate
-        self._monotonic = monotonic
-        self._sent: dict[str, deque[float]] = defaultdict(deque)
-
-    async def slot(self, api: str) -> None:
-        while True:
-            now = self._monotonic()
-            sent = self._sent[api]
-            while sent and sent[0] <= now - WINDOW_S:
-                sent.popleft()
-            if len(sent) < self.rate:
-                sent.append(now)
-                return
-            await asyncio.sleep(sent[0] + WINDOW_S - now)
-
-
 class DingtalkClient(VendorHttp):
     """All vendor I/O for one internal app (client id + secret) and its robot."""
 
@@ -147,7 +125,7 @@ class DingtalkClient(VendorHttp):
         self._lock = asyncio.Lock()
         self._legacy: str | None = None  # the oapi host's own token (gettoken): reports conflict on whether
         self._legacy_expires: datetime | None = None  # the v1.0 token works there, so it gets its own
-        self.pacer = Pacer(rate_per_second)
+        self.pacer = Pacer(rate_per_second, WINDOW_S)
         self.token_fetches = 0
 
     def __repr__(self) -> str:  # never print the secret by accident

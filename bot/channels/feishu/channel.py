@@ -113,7 +113,8 @@ class FeishuChannel(Channel):
         self.creds = creds
         self.clock = clock
         self.public_url = public_url
-        self.client = FeishuClient(cfg.api_base, creds.app_id, creds.app_secret, timeout_s=cfg.request_timeout_s)
+        self.client = FeishuClient(cfg.api_base, creds.app_id, creds.app_secret, timeout_s=cfg.request_timeout_s,
+                                   rate_per_second=cfg.rate_per_second)
         self.limiter = RateLimiter([(cfg.rate_per_user_per_second, 1.0)],
                                    app_windows=[(cfg.rate_per_second, 1.0), (cfg.rate_per_minute, 60.0)])
         self.media_dir = Path(cfg.media_dir)

@@ -19,13 +19,17 @@ from typing import Any
 
 import aiohttp
 
-from bot.channels.base import ChannelError, TokenCache, VendorHttp
+from bot.channels.base import ChannelError, Pacer, TokenCache, VendorHttp
 
 log = logging.getLogger("actionflow.feishu")
 
 TOKEN_ERRORS = {99991663, 99991661, 99991671}
 REFRESH_MARGIN_S = 1800  # Feishu hands out a new token once under 30 min remain
 RETRY_AFTER = {99991400: 1.0, 230020: 1.0, 11232: 2.0}
+MESSAGES = "/open-apis/im/v1/messages"
+# 50 sends in any 1.02 s: the outbox plans by the second when a send is picked, Feishu counts by arrival, and
+# a send picked late can arrive sooner than one picked earlier (0.98 of the limit, no 99991400 in bench.fanout).
+SEND_WINDOW_S = 1.02
 HINTS = {
     10003: "app_id 或 app_secret 无效：检查 FEISHU_APP_ID / FEISHU_APP_SECRET",
     10014: "app_secret 无效：检查 FEISHU_APP_SECRET",
@@ -61,13 +65,14 @@ class FeishuClient(VendorHttp):
     """All vendor I/O for one self-built app (app_id + app_secret)."""
 
     def __init__(self, api_base: str, app_id: str, app_secret: str, *, timeout_s: float = 10.0,
-                 monotonic: Callable[[], float] = time.monotonic) -> None:
+                 monotonic: Callable[[], float] = time.monotonic, rate_per_second: int = 50) -> None:
         self.api_base = api_base.rstrip("/")
         self.app_id = app_id
         self._secret = app_secret
         self._timeout = aiohttp.ClientTimeout(total=timeout_s)
         self._tokens = TokenCache(monotonic)
         self.token_fetches = 0
+        self.pacer = Pacer(rate_per_second, SEND_WINDOW_S)  # the app's sends per second, as Feishu counts them
 
     async def token(self, rejected: str | None = None) -> str:
         return await self._tokens.get(self._fetch_token, rejected)
@@ -110,6 +115,8 @@ class FeishuClient(VendorHttp):
         """Bearer token in the header; one refetch when Feishu says the token is invalid or expired."""
         token = await self.token()
         for attempt in (1, 2):
+            paced = method == "POST" and path.startswith(MESSAGES)  # sends and replies share the app's budget
+            slot = await self.pacer.slot(MESSAGES) if paced else 0.0
             try:
                 return await self._request(method, path, params=params, json_body=json_body,
                                            headers={"Authorization": f"Bearer {token}"})
@@ -119,6 +126,9 @@ class FeishuClient(VendorHttp):
                     token = await self.token(rejected=token)
                     continue
                 raise
+            finally:
+                if paced:
+                    self.pacer.done(MESSAGES, slot)
         raise AssertionError("unreachable")
 
     async def send(self, receive_id_type: str, receive_id: str, msg_type: str, content: dict[str, Any],
