@@ -136,12 +136,16 @@ async def send_customers(ctx: Context, rules: ReportRules, rep: Person, to: list
 
 # ---- chat --------------------------------------------------------------------------------------------------
 
-async def _subject(ctx: Context, person: Person, m: re.Match[str]) -> Person | None:
+async def _subject(ctx: Context, person: Person, m: re.Match[str], per_rep: str = "") -> Person | None:
     """Whom a question is about: the sender (我的 / nothing), or a named person in the sender's subtree.
-    Refuses (and answers) anyone else."""
+    Refuses (and answers) anyone else; ``per_rep`` names the report for a supervisor asking about themself
+    when it only exists per rep."""
     assert person.id is not None
     name = m.group("name")
     if not name or name == person.name:
+        if per_rep and person.role != Role.rep:
+            await ctx.send_text(f"{per_rep}按销售查看，例如「张伟的{per_rep}」。", person_id=person.id)
+            return None
         return person
     found = (await ctx.session.execute(select(Person).where(col(Person.name) == name))).scalars().first()
     if found is None or found.id is None:
@@ -166,12 +170,9 @@ def capability(rules: ReportRules) -> Capability:
                  {Role.rep, *BOSSES})
     async def customers_now(ctx: Context, person: Person, event: Event, m: re.Match[str]) -> bool:
         assert person.id is not None
-        subject = await _subject(ctx, person, m)
+        subject = await _subject(ctx, person, m, per_rep="客户雷达")
         if subject is not None:
-            if subject.role != Role.rep:
-                await ctx.send_text("客户雷达按销售查看，例如「张伟的客户雷达」。", person_id=person.id)
-            else:
-                await send_customers(ctx, rules, subject, [person.id])
+            await send_customers(ctx, rules, subject, [person.id])
         return True
 
     @cap.command("rep_radar", WHO + r"(过程)?(健康)?雷达(图)?", "「我的雷达」 — 过程健康雷达（6 个维度）与 CQI",
@@ -186,11 +187,8 @@ def capability(rules: ReportRules) -> Capability:
     @cap.command("commission", WHO + r"(本月)?(提成|佣金)(估算)?", "「我的提成」 — 本月提成估算", {Role.rep, *BOSSES})
     async def commission_now(ctx: Context, person: Person, event: Event, m: re.Match[str]) -> bool:
         assert person.id is not None
-        subject = await _subject(ctx, person, m)
-        if subject is None:
-            return True
-        if subject.role != Role.rep or subject.id is None:
-            await ctx.send_text("提成按销售个人估算，例如「张伟的提成」。", person_id=person.id)
+        subject = await _subject(ctx, person, m, per_rep="提成")
+        if subject is None or subject.id is None:
             return True
         e = await commission.estimate(ctx.session, rules.formula, subject.id, ctx.today(), ctx.settings.tz)
         await ctx.send_card(build_commission_card(subject.name, e, rules.formula.text), person_id=person.id,

@@ -81,7 +81,11 @@ async def test_a_supervisor_sees_their_reps_radar_but_not_another_teams(chat: Ch
     await chat.should_send("张伟", text="不在你的团队里")
     await chat.say("王芳", "王小明的雷达")
     await chat.should_send("王芳", text="找不到「王小明」")
-    assert not await chat.cards("王芳", "过程健康雷达 · 赵敏")
+    await chat.say("王芳", "我的提成")  # commission is per rep
+    await chat.should_send("王芳", text="提成按销售查看，例如「张伟的提成」")
+    await chat.say("王芳", "我的雷达")  # a supervisor's own radar is their team's
+    await chat.should_send("王芳", card="过程健康雷达 · 王芳团队")
+    assert not await chat.cards("王芳", "过程健康雷达 · 赵敏") and not await chat.cards("王芳", "提成估算")
 
 
 async def test_the_friday_radars_reach_each_rep_and_their_supervisor(chat: Chat) -> None:
