@@ -49,6 +49,7 @@ bench: $(STAMP)
 	$(PY) -m bench.digest
 	$(PY) -m bench.load
 	$(PY) -m bench.fanout
+	$(PY) -m bench.dedupe
 
 clean:
 	rm -rf $(VENV) data .pytest_cache .ruff_cache
