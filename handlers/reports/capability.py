@@ -238,7 +238,7 @@ def capability(rules: ReportRules) -> Capability:
 
     cap.job(unit_job("daily_digest", "今日简报", f"工作日 {rules.digest_at:%H:%M}", digest_units, digest_unit,
                      Timetable((rules.digest_at,), cutoff=rules.digest_cutoff)))
-    radar_tt = Timetable.parse(rules.radar_at)
+    radar_tt = Timetable.parse(rules.radar_at, cutoff=rules.digest_cutoff)  # caught up until the same cut-off
     cap.job(unit_job("weekly_radar", "每周雷达", rules.radar_at.replace("FRI", "每周五"), radar_units, radar_unit,
                      radar_tt))
     return cap
