@@ -1,4 +1,4 @@
-"""The local emulator with the tasks section configured (skills, a delivery lead, a short limit)."""
+"""The local emulator with the tasks section configured (skills, a short limit), on SQLite and on PostgreSQL."""
 
 from __future__ import annotations
 
@@ -16,8 +16,8 @@ TASKS = {"skills": {"林浩然": ["API对接", "系统集成"], "陈思远": ["�
 
 
 @pytest.fixture
-async def chat(tmp_path: Path, clock: FixedClock, aiohttp_client: Any) -> LocalChat:
-    cfg = make_config(tmp_path, tasks=TASKS)
+async def chat(tmp_path: Path, clock: FixedClock, aiohttp_client: Any, db_url: str) -> LocalChat:
+    cfg = make_config(tmp_path, tasks=TASKS, database={"url": db_url})
     await seeded(cfg, clock.now())
     service = Service(cfg, clock=clock)
     client = await aiohttp_client(service.app())
