@@ -79,6 +79,10 @@ async def test_closure_time_feeds_the_kpi(chat: LocalChat, clock: FixedClock) ->
         ctx = Context(session=s, clock=clock, settings=Settings(), key_prefix="kpi")
         kpi = await cross_role_kpi(ctx, clock.now() - timedelta(days=1), clock.now() + timedelta(seconds=1))
     assert kpi.done == 1 and kpi.avg_closure_days == 0.5 and kpi.open == 0
+    await chat.say("张伟", "我的协同任务")
+    await chat.should_send("张伟", text="🤝 我发起的：\n#1 无锡瑞丰精密机械有限公司 · 售前林浩然 · 「瑞丰机械要求API对接」· 已完成（用时12.0小时）")
+    await chat.say("林浩然", "我的协同任务")
+    await chat.should_send("林浩然", text="🔧 请我协同的：")
 
 
 async def test_a_file_can_be_the_result(chat: LocalChat, tmp_path: Path) -> None:
