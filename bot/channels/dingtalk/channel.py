@@ -160,7 +160,7 @@ class DingtalkChannel(Channel):
     def _parse_http(self, _request: web.Request, body: bytes) -> Inbound:
         try:
             data = json.loads(body)
-        except ValueError:
+        except (ValueError, RecursionError):  # nested deeper than the parser's stack is a 400, not a 500
             raise CallbackRefused("json", "body is not JSON") from None
         if not isinstance(data, dict) or not data.get("msgId") or not data.get("msgtype"):
             raise CallbackRefused("malformed", "msgId/msgtype missing")

@@ -140,4 +140,5 @@ def card_event(data: dict[str, Any], frame_id: str | None, received_at: datetime
     event_id = f"card:{frame_id}" if frame_id else f"card:{digest[:48]}"
     return Event(platform=PLATFORM, event_id=event_id[:200], kind=EventKind.card_action if action else EventKind.other,
                  sender=sender_of(data), sent_at=received_at, action=action,
-                 extra={"out_track_id": out_track, "space_type": str(data.get("spaceType") or "")[:20]})
+                 extra={"out_track_id": out_track, "space_type": str(data.get("spaceType") or "")[:20],
+                        **({} if action else {"system": True})})  # not ours: kept, never answered
