@@ -159,7 +159,7 @@ async def test_twenty_concurrent_presses_of_a_toggle_leave_the_wanted_state(
     ("张伟", "帮助", "可以这样用我"),
     ("张伟", "恒远化工 最近进展", "只对负责这个客户的人可见"),  # 李娜's customer: the timeline is refused
     ("张伟", "新线索 苏州某机械厂 王总 138xxxx", "新线索由主管或经理录入"),  # a rep cannot enter one
-    ("王芳", "今日简报", "即将上线"),
+    ("王芳", "赵敏的雷达", "不在你的团队里"),  # a report about another team's rep: refused, no record
     ("张伟", "发起合同审批 瑞丰机械", "请写明合同金额"),  # refused: no amount, no request
     ("张伟", "我的必做", "必做"),
     ("张伟", "好的，收到", "收到"),

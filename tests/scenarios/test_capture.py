@@ -63,7 +63,7 @@ async def test_help_timeline_and_lead_commands_make_no_record(chat: Chat) -> Non
         await chat.say("张伟", text)
     await chat.settle()
     said = "\n".join(await chat.texts("张伟"))
-    assert "我的必做" in said and "瑞丰" in said and "即将上线" in said
+    assert "我的必做" in said and "瑞丰" in said and "我的雷达" in said
     timeline = [c.title for c in await chat.cards("张伟")]  # 瑞丰 is 张伟's own customer: its timeline card
     assert await records(chat, "张伟") == [] and timeline == ["📋 无锡瑞丰精密机械有限公司 最近进展"]
 
