@@ -232,7 +232,8 @@ def capability(rules: ReportRules) -> Capability:
         assert rep.id is not None
         boss = await direct_supervisor(ctx.session, rep.id)
         to = [pid for pid in (rep.id, boss.id if boss else None) if pid is not None]
-        reachable = [pid for pid in to if pid in await ctx.routes(to)]
+        routes = await ctx.routes(to)
+        reachable = [pid for pid in to if pid in routes]
         if not reachable:
             return 0
         sent = await send_process(replace(ctx, key_prefix=f"{ctx.key_prefix}:p"), rules, rep, reachable)
