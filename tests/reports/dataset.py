@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 from handlers.reports.scope import Window
@@ -60,8 +59,8 @@ def _rec(rep: int, customer: str | None, kind: ActionType, at: datetime, **kw: A
     return ActionRecord(type=kind, customer_id=customer, rep_id=rep, text="…", created_at=at, confirmed_at=at, **kw)
 
 
-async def build(tmp: Path) -> Org:
-    db = Database(f"sqlite+aiosqlite:///{tmp / 'reports.db'}")
+async def build(url: str) -> Org:
+    db = Database(url)
     await db.migrate()
     async with db.session() as s, s.begin():
         people: dict[str, Person] = {}

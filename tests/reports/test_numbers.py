@@ -4,7 +4,6 @@ small fixed org of ``dataset.py`` (the arithmetic is written beside each expecta
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from pathlib import Path
 
 import pytest
 
@@ -23,8 +22,9 @@ def chains(template: str | None) -> tuple[str, ...]:
 
 
 @pytest.fixture
-async def org(tmp_path: Path) -> AsyncIterator[Org]:
-    o = await build(tmp_path)
+async def org(db_url: str) -> AsyncIterator[Org]:
+    """The same numbers on SQLite and on PostgreSQL."""
+    o = await build(db_url)
     yield o
     await o.db.close()
 
