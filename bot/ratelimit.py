@@ -55,6 +55,10 @@ class RateLimiter:
                 wait = max(wait, recent[-limit] + span - now)
         return wait
 
+    def app_wait(self, now: float) -> float:
+        """Seconds until the app-wide budget has room again (0 when it has, or there is none)."""
+        return self.app._wait(APP, now) if self.app else 0.0
+
     def reserve(self, key: str, now: float) -> float:
         wait = max(self._wait(key, now), self.app._wait(APP, now) if self.app else 0.0)
         if wait > 0:

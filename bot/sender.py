@@ -59,6 +59,7 @@ class Plan:
     go: list[Planned] = field(default_factory=list)
     deferred: list[tuple[int, datetime]] = field(default_factory=list)  # (id, due again at)
     orphans: list[OutboxMessage] = field(default_factory=list)  # their platform is not enabled
+    app_full_until: datetime | None = None  # an app-wide budget is spent: its rows wait, left as they are
 
 
 def _failure(exc: Exception) -> Failure:
@@ -128,7 +129,8 @@ class Sender:
         """
         now = self.clock.now()
         plan, claimed = await (self._take_shared(now) if self.shared else self._take(now))
-        self.next_due = min((at for _, at in plan.deferred), default=None)
+        dues = [at for _, at in plan.deferred] + ([plan.app_full_until] if plan.app_full_until else [])
+        self.next_due = min(dues, default=None)
         for msg in plan.orphans:
             log.error("no channel for message", extra={"outbox_id": msg.id, "platform": msg.platform})
         groups: OrderedDict[tuple[str, str], list[Planned]] = OrderedDict()
@@ -237,7 +239,13 @@ class Sender:
                     held.add(key)
                     continue
                 refs = dict(card.refs)
-            wait = limiters.get(msg.platform, channel.limiter).reserve(msg.recipient, clock_s)
+            limiter = limiters.get(msg.platform, channel.limiter)
+            if (app_wait := limiter.app_wait(clock_s)) > 0:  # nothing of this app goes now: no write per row
+                until = now + timedelta(seconds=app_wait)
+                plan.app_full_until = min(plan.app_full_until or until, until)
+                held.add(key)
+                continue
+            wait = limiter.reserve(msg.recipient, clock_s)
             if wait > 0:
                 plan.deferred.append((_id(msg), now + timedelta(seconds=wait)))
                 held.add(key)
