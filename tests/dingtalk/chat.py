@@ -37,11 +37,12 @@ def dingtalk_section(fake: FakeDingtalk, base: str, tmp_path: Path, **more: Any)
 
 
 async def open_chat(tmp_path: Path, clock: FixedClock, aiohttp_client: Any, aiohttp_server: Any,
-                    monkeypatch: pytest.MonkeyPatch) -> Chat:
-    """A DingTalk-only deployment (the emulator off): every demo person has a DingTalk userId."""
+                    monkeypatch: pytest.MonkeyPatch, **section: Any) -> Chat:
+    """A DingTalk-only deployment (the emulator off): every demo person has a DingTalk userId.
+    ``section``: more ``channels.dingtalk`` keys (``http_callback_path`` turns the robot's HTTP mode on too)."""
     fake, base = await start_fake(clock, aiohttp_server, monkeypatch)
     cfg = make_config(tmp_path, channels={"local": {"enabled": False},
-                                          "dingtalk": dingtalk_section(fake, base, tmp_path)})
+                                          "dingtalk": dingtalk_section(fake, base, tmp_path, **section)})
     await seeded(cfg, clock.now())
     await link_everyone(cfg, "dingtalk")
     service = Service(cfg, clock=clock)

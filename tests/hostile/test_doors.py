@@ -31,12 +31,13 @@ from bot.service import Service
 from handlers.clock import FixedClock
 from storage.models import ActionRecord, Card, Customer, InboxEvent, JobRun, Lead, OutboxMessage
 from tests.conftest import make_config, seeded
-from tests.dingtalk.chat import DingtalkChat, dingtalk_section, start_fake
+from tests.dingtalk.chat import DingtalkChat
+from tests.dingtalk.chat import open_chat as open_dingtalk
 from tests.dingtalk.fake_server import BOT_TOPIC, CARD_TOPIC
 from tests.feishu.chat import FeishuChat
 from tests.feishu.conftest import ENCRYPT_KEY
 from tests.feishu.fake_server import encrypt as feishu_encrypt
-from tests.harness import Chat, LocalChat, link_everyone, people_of, userid
+from tests.harness import Chat, LocalChat, people_of, userid
 from tests.scenarios.conftest import PLATFORMS
 from tests.wecom.chat import WecomChat
 
@@ -200,15 +201,8 @@ async def open_local_with_leads(tmp_path: Path, clock: FixedClock, aiohttp_clien
 async def open_dingtalk_http(tmp_path: Path, clock: FixedClock, aiohttp_client: Any, aiohttp_server: Any,
                              monkeypatch: pytest.MonkeyPatch) -> Chat:
     """DingTalk with both Stream and the robot's HTTP mode on."""
-    fake, base = await start_fake(clock, aiohttp_server, monkeypatch)
-    cfg = make_config(tmp_path, channels={"local": {"enabled": False}, "dingtalk": dingtalk_section(
-        fake, base, tmp_path, http_callback_path=DINGTALK_PATH)})
-    await seeded(cfg, clock.now())
-    await link_everyone(cfg, "dingtalk")
-    service = Service(cfg, clock=clock)
-    client = await aiohttp_client(service.app())
-    await fake.wait_connected()
-    return DingtalkChat(service, client, clock, await people_of(service), fake)
+    return await open_dingtalk(tmp_path, clock, aiohttp_client, aiohttp_server, monkeypatch,
+                               http_callback_path=DINGTALK_PATH)
 
 
 DOORS = {
