@@ -8,6 +8,7 @@ settings (rules, times, calendar). Adding a capability = its module under ``hand
 from __future__ import annotations
 
 from bot.config import Config, parse_hhmm
+from bot.timeline_page import page_link
 from handlers import capture, coming, contracts, daily_rhythm, leads, stages, tasks, timeline
 from handlers.checklist import Check, StageRules, Template
 from handlers.context import Settings
@@ -108,7 +109,7 @@ def capabilities(cfg: Config, workdays: Workdays) -> list[Capability]:
     return [
         capture.capability,
         daily_rhythm.capability(rules_from(cfg), times_from(cfg), workdays),
-        timeline.capability,
+        timeline.make_capability(page_link(cfg)),
         leads.capability(lead_rules_from(cfg)),
         stages.capability(stage_rules_from(cfg)),
         contracts.capability(contract_rules_from(cfg)),

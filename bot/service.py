@@ -27,6 +27,7 @@ from bot.inbox import Inbox
 from bot.leads import LeadsApi
 from bot.sender import Sender
 from bot.speech import Transcriber
+from bot.timeline_page import TimelinePage
 from handlers.clock import Clock, SystemClock
 from handlers.context import Context
 from handlers.customers import DirectoryCache
@@ -87,6 +88,7 @@ class Service:
             scheduler if scheduler is not None else isinstance(self.clock, SystemClock))
         self.admin = AdminApi(cfg, self.guard, self.jobs, self.scheduler, self.clock, self.sender.wake)
         self.leads = LeadsApi(cfg, self.db, self.context, lead_rules_from(cfg), self.sender.wake)
+        self.timeline_page = TimelinePage(cfg, self.db, self.guard, self.clock.now)
         self.started = False
 
     def context(self, key_prefix: str, session: AsyncSession, clock: Clock | None = None,
@@ -129,6 +131,7 @@ class Service:
             web.get("/metrics", self.metrics_page),
             *self.admin.routes(),
             *self.leads.routes(),
+            *self.timeline_page.routes(),
         ])
         for ch in self.channels.values():
             app.add_routes(ch.routes())

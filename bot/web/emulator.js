@@ -43,11 +43,24 @@ function show(m) {
   const fresh = !el;
   if (fresh) { el = document.createElement("div"); el.id = "m" + m.id; }
   el.className = "msg " + m.direction;
-  if (m.html) { el.innerHTML = m.html; } else {
+  if (m.html) { el.innerHTML = m.html; pageLinks(el); } else {
     el.innerHTML = ""; const b = document.createElement("div"); b.className = "bubble"; b.textContent = m.text; el.appendChild(b);
     if (m.image) { const img = document.createElement("img"); img.className = "chart"; img.src = m.image; img.alt = m.text; b.appendChild(img); }
   }
   if (fresh) { chat.appendChild(el); chat.scrollTop = chat.scrollHeight; } else if (m.replace) { noticeUpdate(el); }
+}
+
+// A page link in a card (the customer timeline) opens as the chosen persona: in the emulator that is who you are.
+function pageLinks(el) {
+  for (const note of el.querySelectorAll(".card-note")) {
+    const m = note.textContent.match(/(https?:\/\/\S+\/timeline\/\S+)/);
+    if (!m) continue;
+    const a = document.createElement("a");
+    const u = new URL(m[1]);  // this emulator's own origin (public_url may name another port)
+    a.href = `${location.origin}${u.pathname}${u.search}&as=${person}`; a.target = "_blank"; a.rel = "noopener"; a.textContent = "打开完整时间线";
+    a.className = "page-link";
+    note.textContent = note.textContent.replace(m[1], ""); note.appendChild(a);
+  }
 }
 
 async function post(path, body) {

@@ -1,0 +1,70 @@
+"""The timeline page behind the chat card's link: the whole history for people who work on the customer; a
+colleague, another team's supervisor, a stranger, a forged, expired or borrowed link and a foreign Host get a
+403 page that says why, and no customer data."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from urllib.parse import urlsplit
+
+from sqlalchemy import func, select
+
+from handlers.clock import FixedClock
+from handlers.rhythm import REAL
+from storage.models import ActionRecord
+from tests.harness import LocalChat
+from tests.tasks.test_flow import asked
+
+RUIFENG = "无锡瑞丰精密机械有限公司"
+
+
+async def card_link(chat: LocalChat, who: str = "张伟") -> str:
+    await chat.say(who, "瑞丰机械 最近进展")
+    card = await chat.should_send(who, card=f"{RUIFENG} 最近进展")
+    url = card.raw["note"].split("：", 1)[1]
+    assert url.startswith("http://127.0.0.1:8080/timeline/D001?t=")
+    parts = urlsplit(url)
+    return f"{parts.path}?{parts.query}"
+
+
+async def real_records(chat: LocalChat, customer_id: str) -> int:
+    async with chat.service.db.session() as s:
+        return int((await s.execute(select(func.count()).select_from(ActionRecord).where(
+            ActionRecord.customer_id == customer_id, ActionRecord.status.in_(REAL)))).scalar_one())
+
+
+async def opened(chat: LocalChat, link: str, who: str | None, **headers: str) -> tuple[int, str]:
+    persona = f"&as={chat.person(who).id}" if who else ""
+    r = await chat.client.get(link + persona, headers=headers)
+    return r.status, await r.text()
+
+
+async def test_people_who_work_on_the_customer_see_everything(chat: LocalChat) -> None:
+    await asked(chat, "瑞丰机械要求API对接", "presales")
+    link = await card_link(chat)
+    for who in ("张伟", "王芳", "周建国", "林浩然"):  # owner, supervisor, manager, the task's assignee
+        status, html = await opened(chat, link, who)
+        assert status == 200, who
+        assert f"{RUIFENG} · 客户时间线" in html and "请售前林浩然协同：瑞丰机械要求API对接" in html
+        assert html.count("<li ") == await real_records(chat, "D001") + 1  # every record and the open task
+
+
+async def test_everyone_else_is_refused_with_a_reason(chat: LocalChat, clock: FixedClock) -> None:
+    link = await card_link(chat)
+    for who in ("李娜", "刘强", "陈思远"):  # a colleague, another team's supervisor, presales without a task there
+        status, html = await opened(chat, link, who)
+        assert status == 403 and "只对负责它的人可见" in html and "拜访" not in html
+    status, html = await opened(chat, link, None)  # no identity: outside the apps
+    assert status == 403 and "请在企业微信、钉钉或飞书里打开" in html
+    status, html = await opened(chat, link, None, **{"Host": "evil.example"})
+    assert status == 403
+    body, _, mac = link.partition("?t=")[2].partition(".")
+    for bad in (link[:-2] + ("AA" if not link.endswith("AA") else "BB"),  # an altered signature
+                link.replace("/D001?", "/D002?"),  # D001's link used for another customer
+                link.partition("?t=")[0] + "?t=" + body):  # no signature at all
+        status, html = await opened(chat, bad, "张伟")
+        assert status == 403 and "链接无效或已过期" in html, bad
+    clock.set(clock.now() + timedelta(days=7, minutes=1))
+    status, html = await opened(chat, link, "张伟")
+    assert status == 403 and "链接无效或已过期" in html
+    assert mac
