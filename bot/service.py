@@ -88,7 +88,7 @@ class Service:
             scheduler if scheduler is not None else isinstance(self.clock, SystemClock))
         self.admin = AdminApi(cfg, self.guard, self.jobs, self.scheduler, self.clock, self.sender.wake)
         self.leads = LeadsApi(cfg, self.db, self.context, lead_rules_from(cfg), self.sender.wake)
-        self.timeline_page = TimelinePage(cfg, self.db, self.guard, self.clock.now)
+        self.timeline_page = TimelinePage(cfg, self.db, self.guard, self.clock.now, self.channels)
         self.started = False
 
     def context(self, key_prefix: str, session: AsyncSession, clock: Clock | None = None,

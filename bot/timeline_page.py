@@ -2,10 +2,12 @@
 
 The chat card carries a link signed for that customer with an expiry (HMAC-SHA256 with the secret named by
 ``security.token_secret_env``); the link alone shows nothing. Who is looking comes from the platform's identity:
-in the local emulator the chosen persona (``as``, honoured only while the emulator channel is on, looked up in
-the identity table like any platform user id). Then the database decides (``may_see``): the owner, the
+in the local emulator the chosen persona (``as``, honoured only while the emulator channel is on), inside WeCom
+the member its OAuth names — both looked up in the identity table like any platform user id. Then the database decides (``may_see``): the owner, the
 supervisors above the owner, assignees of the customer's tasks, and managers. Anything else is a 403 page that
-says why, and nothing is shown.
+says why, and nothing is shown. Inside WeCom the page sends the browser through WeCom's silent OAuth and names
+the member by the code it comes back with (single use, exchanged at once); Feishu and DingTalk identities wait
+for the shared page identity (issue 16) and are refused politely until then.
 """
 
 from __future__ import annotations
@@ -15,8 +17,9 @@ import hashlib
 import hmac
 import json
 import logging
+import re
 import secrets
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from datetime import datetime
 from urllib.parse import quote
 
@@ -24,7 +27,11 @@ from aiohttp import web
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
+from yarl import URL
 
+from bot.channels.base import Channel, ChannelError
+from bot.channels.wecom.channel import WecomChannel
+from bot.channels.wecom.oauth import authorize_url, userid_from_code
 from bot.config import Config
 from bot.guard import WebGuard
 from cards.timeline_page import render_refusal, render_timeline
@@ -36,6 +43,7 @@ log = logging.getLogger("actionflow.timeline")
 PAGE_ITEMS = 200
 LINK_TTL_S = 7 * 86400  # a week: the link is in a chat people scroll back to; who may look is checked anyway
 PURPOSE = "timeline"
+WECOM_UA = re.compile(r"wxwork", re.IGNORECASE)  # WeCom's in-app browser says so in its User-Agent
 EXPIRED = "链接无效或已过期：请在聊天里重新发「客户名 最近进展」获取新链接。"
 OUTSIDE = "请在企业微信、钉钉或飞书里打开这个链接（需要确认你的身份）。"
 NOT_YOURS = "这个客户的时间线只对负责它的人可见（负责人、其上级、协同任务的负责人和经理）。"
@@ -90,10 +98,13 @@ def _b64(raw: bytes) -> str:
 
 
 class TimelinePage:
-    def __init__(self, cfg: Config, db: Database, guard: WebGuard, now: Callable[[], datetime]) -> None:
+    def __init__(self, cfg: Config, db: Database, guard: WebGuard, now: Callable[[], datetime],
+                 channels: Mapping[str, Channel] | None = None) -> None:
         self.cfg, self.db, self.guard, self.now = cfg, db, guard, now
         self.signer = LinkSigner(cfg.security.token_secret)
         self.personas = cfg.channels.local.enabled  # the emulator's chosen person is an identity while it runs
+        wecom = (channels or {}).get("wecom")
+        self.wecom = wecom if isinstance(wecom, WecomChannel) else None
 
     def link(self, customer_id: str, at: datetime) -> str:
         return page_link(self.cfg)(customer_id, at)
@@ -106,8 +117,14 @@ class TimelinePage:
         customer_id = request.match_info["customer_id"]
         if self.signer.subject(request.query.get("t", ""), self.now().timestamp()) != customer_id:
             return _refuse(EXPIRED)
+        code = request.query.get("code", "")
+        if self.wecom is not None and not code and WECOM_UA.search(request.headers.get("User-Agent", "")):
+            # inside WeCom: its OAuth (silent) comes back here with ?code=… naming the member
+            back = f"{self.cfg.server.public_url.rstrip('/')}{request.path}?t={quote(request.query.get('t', ''))}"
+            url = authorize_url(self.wecom.client.corp_id, self.wecom.client.agent_id, back)
+            raise web.HTTPFound(URL(url, encoded=True))  # keep redirect_uri percent-encoded as WeCom wants it
         async with self.db.session() as s:
-            person = await self._who(s, request)
+            person = await self._who(s, request, code)
             if person is None:
                 return _refuse(OUTSIDE)
             customer = await s.get(Customer, customer_id)
@@ -119,13 +136,24 @@ class TimelinePage:
         return web.Response(text=html, content_type="text/html",
                             headers={"Cache-Control": "no-store", "Referrer-Policy": "no-referrer"})
 
-    async def _who(self, s: AsyncSession, request: web.Request) -> Person | None:
+    async def _who(self, s: AsyncSession, request: web.Request, code: str) -> Person | None:
+        """The WeCom member a fresh OAuth code names, or the emulator's persona; None for anyone else."""
+        if self.wecom is not None and code:
+            try:
+                userid = await userid_from_code(self.wecom.client, code)
+            except (ValueError, ChannelError):  # malformed, used or expired code
+                return None
+            return await _person(s, "wecom", userid) if userid else None
         persona = request.query.get("as", "")
         if not self.personas or not persona.isdigit() or len(persona) > 18:
             return None
-        return (await s.execute(select(Person).join(Identity, col(Identity.person_id) == col(Person.id)).where(
-            col(Identity.platform) == "local", col(Identity.external_id) == persona,
-            col(Person.active).is_(True)))).scalar_one_or_none()
+        return await _person(s, "local", persona)
+
+
+async def _person(s: AsyncSession, platform: str, external_id: str) -> Person | None:
+    return (await s.execute(select(Person).join(Identity, col(Identity.person_id) == col(Person.id)).where(
+        col(Identity.platform) == platform, col(Identity.external_id) == external_id,
+        col(Person.active).is_(True)))).scalar_one_or_none()
 
 
 def _refuse(text: str) -> web.Response:

@@ -5,15 +5,21 @@ colleague, another team's supervisor, a stranger, a forged, expired or borrowed 
 from __future__ import annotations
 
 from datetime import timedelta
-from urllib.parse import urlsplit
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote, urlsplit
 
+import pytest
 from sqlalchemy import func, select
 
+from bot.timeline_page import page_link
 from handlers.clock import FixedClock
 from handlers.rhythm import REAL
 from storage.models import ActionRecord
-from tests.harness import LocalChat
+from tests.harness import LocalChat, userid
 from tests.tasks.test_flow import asked
+from tests.wecom.chat import WecomChat
+from tests.wecom.chat import open_chat as open_wecom
 
 RUIFENG = "无锡瑞丰精密机械有限公司"
 
@@ -68,3 +74,26 @@ async def test_everyone_else_is_refused_with_a_reason(chat: LocalChat, clock: Fi
     status, html = await opened(chat, link, "张伟")
     assert status == 403 and "链接无效或已过期" in html
     assert mac
+
+
+async def test_inside_wecom_the_member_is_named_by_oauth(tmp_path: Path, clock: FixedClock, aiohttp_client: Any,
+                                                         aiohttp_server: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A WeCom-only deployment (emulator off): the page goes through WeCom's silent OAuth; the code names the member,
+    once; a persona parameter means nothing there."""
+    chat = await open_wecom(tmp_path, clock, aiohttp_client, aiohttp_server, monkeypatch)
+    assert isinstance(chat, WecomChat)
+    link = page_link(chat.service.cfg)("D001", clock.now()).removeprefix("http://127.0.0.1:8080")
+    r = await chat.client.get(link, headers={"User-Agent": "Mozilla/5.0 wxwork/4.1.22 MicroMessenger/7.0.1"},
+                              allow_redirects=False)
+    assert r.status == 302 and r.headers["Location"].startswith("https://open.weixin.qq.com/connect/oauth2/authorize")
+    assert quote(f"http://127.0.0.1:8080{link}", safe="") in r.headers["Location"]
+    chat.fake.add_oauth_code("code-zw", userid(chat.person("张伟")))
+    chat.fake.add_oauth_code("code-lq", userid(chat.person("刘强")))
+    r = await chat.client.get(f"{link}&code=code-zw")
+    assert r.status == 200 and f"{RUIFENG} · 客户时间线" in await r.text()
+    r = await chat.client.get(f"{link}&code=code-zw")  # a code is single use
+    assert r.status == 403 and "请在企业微信、钉钉或飞书里打开" in await r.text()
+    r = await chat.client.get(f"{link}&code=code-lq")
+    assert r.status == 403 and "只对负责它的人可见" in await r.text()
+    r = await chat.client.get(f"{link}&as={chat.person('张伟').id}")  # no emulator here: no personas
+    assert r.status == 403 and RUIFENG not in await r.text()
