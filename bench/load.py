@@ -6,7 +6,8 @@ timestamp) callbacks are built and signed before each step, then offered open lo
 every 1/rate s whatever the answers do; a request's latency counts from the moment it was due, so a
 stalled server cannot hide behind a slowed generator. The server is ``bench.load_server`` in its own
 process (SQLite, dispatch off: the ack path — verify, decrypt, parse, one inbox insert — as the
-platforms' deadlines see it). Bounded: loopback only, at most ``--max-rate`` events/s, ``--seconds`` per step.
+platforms' deadlines see it). A step that misses is tried once more before the ramp stops: on a shared
+machine one stall of another process is enough to push a 4 s step's p99 past 500 ms. Bounded: loopback only, at most ``--max-rate`` events/s, ``--seconds`` per step.
 
 Run: ``.venv/bin/python -m bench.load [--seconds 4] [--max-rate 3000]``.
 """
@@ -40,6 +41,7 @@ from tests.wecom.fake_server import Callbacks as WecomCallbacks
 HOST = "127.0.0.1"
 TEXT = "今天拜访了瑞丰机械张总，下周三再去"
 P99_LIMIT_MS = 500.0
+ATTEMPTS = 2
 RATES = (100, 200, 400, 600, 800, 1000, 1300, 1600, 2000, 2500, 3000, 4000)
 
 
@@ -148,11 +150,14 @@ def ramp(mode: str, seconds: float, max_rate: int, label: str) -> Step | None:
     try:
         asyncio.run(step(server.base, [signer.make(next(platforms)) for _ in range(200)], 200))  # warm-up
         for rate in (r for r in RATES if r <= max_rate):
-            requests = [signer.make(next(platforms)) for _ in range(int(rate * seconds))]
-            s = asyncio.run(step(server.base, requests, rate))
-            per = "  ".join(f"{p} {v:.0f}" for p, v in s.by_platform_p99.items())
-            print(f"  {label:<5} {rate:>5}/s offered: {s.achieved:6.0f}/s done, ack p50 {s.p50_ms:6.1f} ms, "
-                  f"p99 {s.p99_ms:7.1f} ms ({per}), failed {s.failed}{'' if s.ok else '  ✗'}", flush=True)
+            for _ in range(ATTEMPTS):  # a step fails only if it fails twice: five other engineers share the cores
+                requests = [signer.make(next(platforms)) for _ in range(int(rate * seconds))]
+                s = asyncio.run(step(server.base, requests, rate))
+                per = "  ".join(f"{p} {v:.0f}" for p, v in s.by_platform_p99.items())
+                print(f"  {label:<5} {rate:>5}/s offered: {s.achieved:6.0f}/s done, ack p50 {s.p50_ms:6.1f} ms, "
+                      f"p99 {s.p99_ms:7.1f} ms ({per}), failed {s.failed}{'' if s.ok else '  ✗'}", flush=True)
+                if s.ok:
+                    break
             if not s.ok:
                 break
             best = s
