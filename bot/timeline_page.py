@@ -3,11 +3,12 @@
 The chat card carries a link signed for that customer with an expiry (HMAC-SHA256 with the secret named by
 ``security.token_secret_env``); the link alone shows nothing. Who is looking comes from the platform's identity:
 in the local emulator the chosen persona (``as``, honoured only while the emulator channel is on), inside WeCom
-the member its OAuth names — both looked up in the identity table like any platform user id. Then the database decides (``may_see``): the owner, the
+or Feishu the member its OAuth names — all looked up in the identity table like any platform user id. Then the database decides (``may_see``): the owner, the
 supervisors above the owner, assignees of the customer's tasks, and managers. Anything else is a 403 page that
-says why, and nothing is shown. Inside WeCom the page sends the browser through WeCom's silent OAuth and names
-the member by the code it comes back with (single use, exchanged at once); Feishu and DingTalk identities wait
-for the shared page identity (issue 16) and are refused politely until then.
+says why, and nothing is shown. Inside WeCom or Feishu the page sends the browser through the app's silent OAuth
+and names the member by the code it comes back with (single use, exchanged at once, ``state`` naming the
+platform); DingTalk (a login-free code from its JS API) waits for the shared page identity of issue 16 and is
+refused politely until then.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ import re
 import secrets
 from collections.abc import Callable, Mapping
 from datetime import datetime
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit
 
 from aiohttp import web
 from sqlalchemy import select
@@ -30,8 +31,10 @@ from sqlmodel import col
 from yarl import URL
 
 from bot.channels.base import Channel, ChannelError
+from bot.channels.feishu import oauth as feishu_oauth
+from bot.channels.feishu.channel import FeishuChannel
+from bot.channels.wecom import oauth as wecom_oauth
 from bot.channels.wecom.channel import WecomChannel
-from bot.channels.wecom.oauth import authorize_url, userid_from_code
 from bot.config import Config
 from bot.guard import WebGuard
 from cards.timeline_page import render_refusal, render_timeline
@@ -44,6 +47,7 @@ PAGE_ITEMS = 200
 LINK_TTL_S = 7 * 86400  # a week: the link is in a chat people scroll back to; who may look is checked anyway
 PURPOSE = "timeline"
 WECOM_UA = re.compile(r"wxwork", re.IGNORECASE)  # WeCom's in-app browser says so in its User-Agent
+FEISHU_UA = re.compile(r"Lark|Feishu", re.IGNORECASE)
 EXPIRED = "链接无效或已过期：请在聊天里重新发「客户名 最近进展」获取新链接。"
 OUTSIDE = "请在企业微信、钉钉或飞书里打开这个链接（需要确认你的身份）。"
 NOT_YOURS = "这个客户的时间线只对负责它的人可见（负责人、其上级、协同任务的负责人和经理）。"
@@ -103,8 +107,9 @@ class TimelinePage:
         self.cfg, self.db, self.guard, self.now = cfg, db, guard, now
         self.signer = LinkSigner(cfg.security.token_secret)
         self.personas = cfg.channels.local.enabled  # the emulator's chosen person is an identity while it runs
-        wecom = (channels or {}).get("wecom")
+        wecom, feishu = (channels or {}).get("wecom"), (channels or {}).get("feishu")
         self.wecom = wecom if isinstance(wecom, WecomChannel) else None
+        self.feishu = feishu if isinstance(feishu, FeishuChannel) else None
 
     def link(self, customer_id: str, at: datetime) -> str:
         return page_link(self.cfg)(customer_id, at)
@@ -117,12 +122,17 @@ class TimelinePage:
         customer_id = request.match_info["customer_id"]
         if self.signer.subject(request.query.get("t", ""), self.now().timestamp()) != customer_id:
             return _refuse(EXPIRED)
-        code = request.query.get("code", "")
-        if self.wecom is not None and not code and WECOM_UA.search(request.headers.get("User-Agent", "")):
-            # inside WeCom: its OAuth (silent) comes back here with ?code=… naming the member
+        code, agent = request.query.get("code", ""), request.headers.get("User-Agent", "")
+        if not code:
+            # inside an app: its silent OAuth comes back here with ?code=…&state=<platform> naming the member
             back = f"{self.cfg.server.public_url.rstrip('/')}{request.path}?t={quote(request.query.get('t', ''))}"
-            url = authorize_url(self.wecom.client.corp_id, self.wecom.client.agent_id, back)
-            raise web.HTTPFound(URL(url, encoded=True))  # keep redirect_uri percent-encoded as WeCom wants it
+            if self.wecom is not None and WECOM_UA.search(agent):
+                url = wecom_oauth.authorize_url(self.wecom.client.corp_id, self.wecom.client.agent_id, back, "wecom")
+                raise web.HTTPFound(URL(url, encoded=True))  # keep redirect_uri percent-encoded as WeCom wants it
+            if self.feishu is not None and FEISHU_UA.search(agent):
+                url = feishu_oauth.authorize_url(_accounts(self.cfg.channels.feishu.api_base),
+                                                 self.feishu.creds.app_id, back, "feishu")
+                raise web.HTTPFound(URL(url, encoded=True))
         async with self.db.session() as s:
             person = await self._who(s, request, code)
             if person is None:
@@ -137,17 +147,29 @@ class TimelinePage:
                             headers={"Cache-Control": "no-store", "Referrer-Policy": "no-referrer"})
 
     async def _who(self, s: AsyncSession, request: web.Request, code: str) -> Person | None:
-        """The WeCom member a fresh OAuth code names, or the emulator's persona; None for anyone else."""
-        if self.wecom is not None and code:
-            try:
-                userid = await userid_from_code(self.wecom.client, code)
-            except (ValueError, ChannelError):  # malformed, used or expired code
-                return None
-            return await _person(s, "wecom", userid) if userid else None
+        """The member a fresh WeCom/Feishu OAuth code names, or the emulator's persona; None for anyone else."""
+        platform = request.query.get("state", "")
+        try:
+            if code and platform == "wecom" and self.wecom is not None:
+                userid = await wecom_oauth.userid_from_code(self.wecom.client, code)
+            elif code and platform == "feishu" and self.feishu is not None:
+                userid = await feishu_oauth.open_id_from_code(self.feishu.client, code)
+            else:
+                userid = None
+        except (ValueError, ChannelError):  # malformed, used or expired code
+            return None
+        if code:
+            return await _person(s, platform, userid) if userid else None
         persona = request.query.get("as", "")
         if not self.personas or not persona.isdigit() or len(persona) > 18:
             return None
         return await _person(s, "local", persona)
+
+
+def _accounts(api_base: str) -> str:
+    """Feishu's accounts host beside its API host (open.feishu.cn → accounts.feishu.cn; Lark likewise)."""
+    host = urlsplit(api_base).hostname or ""
+    return f"https://accounts.{host[5:]}" if host.startswith("open.") else "https://accounts.feishu.cn"
 
 
 async def _person(s: AsyncSession, platform: str, external_id: str) -> Person | None:
