@@ -17,6 +17,8 @@ from storage import outbox
 from storage.models import OutboxMessage, OutboxStatus, Person
 from storage.outbox import TextBody
 from tests.conftest import eventually, make_config, seeded
+from tests.feishu.chat import FeishuChat
+from tests.scenarios.conftest import PLATFORMS
 
 TEXT = "今天拜访了瑞丰机械张总，下周三再去"
 
@@ -101,3 +103,22 @@ async def test_metrics_need_the_admin_token_unless_loopback_all_the_way(client: 
     assert (await exposed_client.get("/metrics")).status == 403
     assert (await exposed_client.get("/metrics", headers={"Authorization": "Bearer wrong"})).status == 403
     await scrape(exposed_client, Authorization="Bearer metrics-admin-token")
+
+
+async def test_send_errors_are_counted_by_the_platforms_code(tmp_path: Path, clock: FixedClock, aiohttp_client: Any,
+                                                             aiohttp_server: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Feishu answers one send with 230020 (per-user frequency): counted under that code, then retried and sent."""
+    chat = await PLATFORMS["feishu"](tmp_path, clock, aiohttp_client, aiohttp_server, monkeypatch)
+    assert isinstance(chat, FeishuChat)
+    before = await scrape(chat.client)
+    chat.fake.fail("im/v1/messages", 230020)
+    chat.fake.fail("im/v1/reply", 230020)
+    await chat.say("张伟", TEXT)
+    await chat.should_send("张伟", card="记录")
+    after = await scrape(chat.client)
+    assert value(after, "actionflow_send_errors_total", platform="feishu", code="230020") - value(
+        before, "actionflow_send_errors_total", platform="feishu", code="230020") == 1
+    assert value(after, "actionflow_events_in_total", platform="feishu") - value(
+        before, "actionflow_events_in_total", platform="feishu") == 1
+    assert value(after, "actionflow_ack_seconds_count", platform="feishu") - value(
+        before, "actionflow_ack_seconds_count", platform="feishu") == 1
