@@ -14,7 +14,7 @@ lists its units (who it addresses) and handles one.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 
 from handlers import must_do, reasons, warnings
@@ -61,11 +61,9 @@ def rhythm_jobs(rules: Rules, times: Times, calendar: Calendar) -> list[Job]:
 
     async def morning_batch(ctx: Context, units: dict[str, str]) -> int:
         reps = {int(u.partition(":")[2]): key for u, key in units.items() if u.startswith("rep:")}
+        boards = {int(u.partition(":")[2]): key for u, key in units.items() if u.startswith("board:")}
         cards = await must_do.send_mornings(ctx, rules, reps) if reps else 0
-        for unit, key in units.items():
-            if unit.startswith("board:"):
-                cards += await morning_unit(replace(ctx, key_prefix=key), unit)
-        return cards
+        return cards + (await must_do.send_boards(ctx, rules, boards) if boards else 0)
 
     async def eod_units(ctx: Context) -> list[str]:
         return [f"rep:{i}" for i in await must_do.reps_with_items(ctx)]

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, time
 from typing import Any, Protocol
 
-from sqlalchemy import Select, select
+from sqlalchemy import Select, select, true
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.selectable import ScalarSelect
 from sqlmodel import col
@@ -75,12 +75,24 @@ def latest_record_id() -> ScalarSelect[Any]:
     )
 
 
-def customers_with_latest() -> Select[*tuple[Any, ...]]:
-    """Customers joined to their newest real record (if any); callers add the WHERE."""
+def customers_with_latest(dialect: str = "sqlite") -> Select[*tuple[Any, ...]]:
+    """Customers joined to their newest real record (if any); callers add the WHERE.
+
+    PostgreSQL gets a LATERAL join: given ``id = (correlated subquery)`` as a join condition it hashes
+    the whole action_record table instead (a cost that grows with history); SQLite has no LATERAL and
+    runs the subquery per customer, one backwards index step each."""
+    customer = (col(Customer.id), col(Customer.name), col(Customer.aliases), col(Customer.owner_id), col(Customer.stage),
+                col(Customer.created_at), col(Customer.last_action_at), col(Customer.block_reason))
+    if dialect == "postgresql":
+        latest = (
+            select(col(ActionRecord.id), col(ActionRecord.next_touch), col(ActionRecord.type))
+            .where(col(ActionRecord.customer_id) == col(Customer.id), col(ActionRecord.status).in_(REAL))
+            .order_by(col(ActionRecord.created_at).desc()).limit(1).lateral("latest")
+        )
+        return (select(*customer, latest.c.id, latest.c.next_touch, latest.c.type)
+                .select_from(Customer).outerjoin(latest, true()))
     return (
-        select(col(Customer.id), col(Customer.name), col(Customer.aliases), col(Customer.owner_id), col(Customer.stage), col(Customer.created_at),
-               col(Customer.last_action_at), col(Customer.block_reason), col(ActionRecord.id), col(ActionRecord.next_touch),
-               col(ActionRecord.type))
+        select(*customer, col(ActionRecord.id), col(ActionRecord.next_touch), col(ActionRecord.type))
         .select_from(Customer)
         .outerjoin(ActionRecord, col(ActionRecord.id) == latest_record_id())
     )

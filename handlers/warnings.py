@@ -25,7 +25,7 @@ from handlers.people import STALE, refusal, supervisor_chain
 from handlers.rhythm import Calendar, Rules, customers_with_latest, in_chain, short_name
 from storage.models import Card as CardRow
 from storage.models import Customer, Person, WarningRecord, WarningStatus
-from storage.upsert import insert_ignore
+from storage.upsert import dialect_of, insert_ignore
 
 log = logging.getLogger("actionflow.warnings")
 
@@ -39,7 +39,7 @@ async def scan(ctx: Context, rules: Rules, calendar: Calendar) -> int:
     stale_before = now - timedelta(hours=rules.stale_lead_hours)
     first_before = now - timedelta(hours=rules.first_contact_hours)
     new_after = now - timedelta(days=rules.first_contact_window_days)
-    q = customers_with_latest().add_columns(col(Customer.assigned_at)).where(
+    q = customers_with_latest(dialect_of(ctx.session)).add_columns(col(Customer.assigned_at)).where(
         col(Customer.owner_id).is_not(None), col(Customer.block_reason).is_(None))
     sent = 0
     chains: dict[int, list[Person]] = {}

@@ -32,6 +32,11 @@ async def insert_ignore(session: AsyncSession, model: Any, values: dict[str, Any
     return bool(changed(result))
 
 
+def dialect_of(session: AsyncSession) -> str:
+    """"sqlite" or "postgresql": the few statements that must differ ask this."""
+    return session.bind.dialect.name if session.bind is not None else "sqlite"
+
+
 def changed(result: Result[Any]) -> int:
     """Rows an UPDATE/INSERT touched: how a conditional write learns whether it won."""
     return cast(CursorResult[Any], result).rowcount

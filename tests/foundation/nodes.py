@@ -18,7 +18,7 @@ from typing import Any
 
 import aiohttp
 import yaml
-from sqlalchemy import text
+from sqlalchemy import create_engine, text
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from tests.conftest import make_config
@@ -44,6 +44,15 @@ def child_env(extra: dict[str, str] | None = None) -> dict[str, str]:
 def run_cli(cwd: Path, *args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
     return subprocess.run([sys.executable, *args], cwd=cwd, env=child_env(env), capture_output=True, text=True,
                           timeout=120)
+
+
+def sqlite_query(db: Path, sql: str) -> list[tuple[Any, ...]]:
+    """Read a SQLite file synchronously (the CLI tests, which have no event loop)."""
+    eng = create_engine(f"sqlite:///{db}")
+    with eng.connect() as c:
+        rows = [tuple(r) for r in c.execute(text(sql))]
+    eng.dispose()
+    return rows
 
 
 async def query(url: str, sql: str) -> list[tuple[Any, ...]]:

@@ -19,7 +19,11 @@ import pytest
 from aiohttp import web
 
 from tests.conftest import eventually
-from tests.foundation.nodes import TEXT, Platform, Server, Site, run_cli
+from tests.foundation.nodes import ROOT, TEXT, Platform, Server, Site, free_port, run_cli
+from tests.foundation.nodes import run_cli as run
+from tests.foundation.nodes import sqlite_query as query
+
+__all__ = ["ROOT", "free_port", "query", "run"]  # other tests' CLI helpers, kept where they first lived
 from tests.harness import strings
 from tests.wecom.fake_server import FakeWecom
 
