@@ -20,7 +20,8 @@ def test_init_demo_and_imports_in_an_empty_folder(tmp_path: Path) -> None:
     assert "already present" in run(tmp_path, "-m", "bot.cli", "demo").stdout
     db = tmp_path / "data" / "actionflow.db"
     assert query(db, "SELECT role, count(*) FROM person GROUP BY role ORDER BY role") == [
-        ("manager", 1), ("rep", 6), ("store_manager", 1), ("store_staff", 3), ("supervisor", 2)]
+        ("delivery", 2), ("finance", 1), ("legal", 1), ("manager", 1), ("presales", 2), ("rep", 6), ("store_manager", 1),
+        ("store_staff", 3), ("supervisor", 2)]
     assert query(db, "SELECT count(*) FROM action_record")[0][0] > 50  # two weeks of records
 
     r = run(tmp_path, "-m", "bot.cli", "import-customers", str(DATA / "customers.csv"))
