@@ -22,7 +22,7 @@ from datetime import datetime
 from statistics import fmean
 from typing import Any
 
-from sqlalchemy import ColumnElement, func, select
+from sqlalchemy import ColumnElement, String, and_, case, cast, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
@@ -145,24 +145,22 @@ async def task_closure(s: AsyncSession, reps: list[int], w: Window) -> Kpi:
     return Kpi("task_closure", "任务闭环", fmean(days) if days else None, "天", len(days))
 
 
-async def record_rows(s: AsyncSession, reps: list[int], w: Window) -> list[Any]:
-    """(type, has customer, next touch, evidence) of the window's records, by the (rep, created_at) index."""
-    return list((await s.execute(
-        select(col(ActionRecord.type), col(ActionRecord.customer_id).is_not(None), col(ActionRecord.next_touch),
-               col(ActionRecord.evidence))
+async def record_counts(s: AsyncSession, reps: list[int], w: Window) -> tuple[int, int]:
+    """(complete records, records) of the window, counted by the database along the (rep, created_at) index."""
+    has_evidence = func.length(cast(col(ActionRecord.evidence), String)) > 2  # more than "[]"
+    ok = and_(col(ActionRecord.customer_id).is_not(None), col(ActionRecord.type) != ActionType.other,
+              col(ActionRecord.next_touch).is_not(None),
+              or_(col(ActionRecord.type).not_in(EVIDENCE_TYPES), has_evidence))
+    total, complete = (await s.execute(
+        select(func.count(), func.coalesce(func.sum(case((ok, 1), else_=0)), 0))
         .where(_in(ActionRecord.rep_id, reps), col(ActionRecord.created_at) >= w.start,
-               col(ActionRecord.created_at) < w.end, col(ActionRecord.status).in_(RECORDED)))).all())
+               col(ActionRecord.created_at) < w.end, col(ActionRecord.status).in_(RECORDED)))).one()
+    return int(complete or 0), int(total or 0)
 
 
-def complete(kind: str, has_customer: bool, next_touch: Any, evidence: list[Any]) -> bool:
-    return (bool(has_customer) and kind != ActionType.other and next_touch is not None
-            and (kind not in EVIDENCE_TYPES or bool(evidence)))
-
-
-async def completeness(s: AsyncSession, reps: list[int], w: Window, rows: list[Any] | None = None) -> Kpi:
-    rows = rows if rows is not None else await record_rows(s, reps, w)
-    ok = sum(1 for r in rows if complete(*r))
-    return Kpi("completeness", "数据完整度", ok / len(rows) if rows else None, "%", len(rows))
+async def completeness(s: AsyncSession, reps: list[int], w: Window, counts: tuple[int, int] | None = None) -> Kpi:
+    ok, total = counts if counts is not None else await record_counts(s, reps, w)
+    return Kpi("completeness", "数据完整度", ok / total if total else None, "%", total)
 
 
 async def must_do_completion(s: AsyncSession, reps: list[int], w: Window) -> Kpi:
@@ -189,7 +187,7 @@ async def credibility(s: AsyncSession, reps: list[int], w: Window, records: int)
 
 
 async def all_kpis(s: AsyncSession, reps: list[int], w: Window) -> list[Kpi]:
-    rows = await record_rows(s, reps, w)
-    flagged, verify_time = await credibility(s, reps, w, len(rows))
+    counts = await record_counts(s, reps, w)
+    flagged, verify_time = await credibility(s, reps, w, counts[1])
     return [await first_response(s, reps, w), await stage_dwell(s, reps, w), await task_closure(s, reps, w),
-            await completeness(s, reps, w, rows), await must_do_completion(s, reps, w), flagged, verify_time]
+            await completeness(s, reps, w, counts), await must_do_completion(s, reps, w), flagged, verify_time]
