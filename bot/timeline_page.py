@@ -54,13 +54,15 @@ NOT_YOURS = "这个客户的时间线只对负责它的人可见（负责人、�
 
 
 _PROCESS_SECRET = secrets.token_hex(32)  # without a configured secret: one per process, shared by all its signers
+_WARNED: list[bool] = []  # said once per process
 
 
 class LinkSigner:
     """Signed, expiring links for one purpose; the payload names the customer, so a link opens nothing else."""
 
     def __init__(self, secret: str | None, purpose: str = PURPOSE) -> None:
-        if not secret:
+        if not secret and not _WARNED:
+            _WARNED.append(True)
             log.warning("no link secret in the environment (security.token_secret_env): timeline links are valid "
                         "until this process restarts")
         self.key = hashlib.sha256(f"{purpose}:{secret or _PROCESS_SECRET}".encode()).digest()
