@@ -62,14 +62,26 @@ def font() -> FontProperties:
     return FontProperties(fname=str(font_path()))
 
 
-def radar_png(out: Path, title: str, axes: Sequence[str], series: Sequence[tuple[str, Sequence[float | None]]],
-              ) -> Path:
-    """One polygon per series over ``axes`` (values 0…1; None is drawn at 0 and labelled 无数据 by the card)."""
-    labels = [title, *axes, *(name for name, _ in series), "无数据"]
+def _check(labels: Sequence[str]) -> FontProperties:
+    """The font, once every character the chart will draw is known to be in it (never a tofu box)."""
     missing = missing_glyphs("".join(labels))
     if missing:
         raise FontMissing(f"字体 {font_path().name} 缺少字符：{''.join(missing)}")
-    fp = font()
+    return font()
+
+
+def _save(fig: Figure, out: Path) -> Path:
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = out.with_suffix(".part.png")
+    fig.savefig(tmp, format="png", facecolor="white", bbox_inches="tight", pad_inches=0.25)
+    tmp.replace(out)  # a reader never sees half a file
+    return out
+
+
+def radar_png(out: Path, title: str, axes: Sequence[str], series: Sequence[tuple[str, Sequence[float | None]]],
+              ) -> Path:
+    """One polygon per series over ``axes`` (values 0…1; None is drawn at 0 and labelled 无数据 by the card)."""
+    fp = _check([title, *axes, *(name for name, _ in series), "无数据"])
     fig = Figure(figsize=(SIZE_PX / 100, SIZE_PX / 100), dpi=100)
     FigureCanvasAgg(fig)
     ax: Any = fig.add_subplot(projection="polar")  # PolarAxes (the stubs type it as plain Axes)
@@ -91,20 +103,12 @@ def radar_png(out: Path, title: str, axes: Sequence[str], series: Sequence[tuple
     if series:
         ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.08), ncol=min(3, len(series)),
                   prop=FontProperties(fname=str(font_path()), size=11), frameon=False)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.with_suffix(".part.png")
-    fig.savefig(tmp, format="png", facecolor="white", bbox_inches="tight", pad_inches=0.25)
-    tmp.replace(out)  # a reader never sees half a file
-    return out
+    return _save(fig, out)
 
 
 def funnel_png(out: Path, title: str, steps: Sequence[tuple[str, int]]) -> Path:
     """Horizontal bars, first step on top (the digest's stage funnel as a picture for ``actionflow report``)."""
-    labels = [title, *(s for s, _ in steps)]
-    missing = missing_glyphs("".join(labels))
-    if missing:
-        raise FontMissing(f"字体 {font_path().name} 缺少字符：{''.join(missing)}")
-    fp = font()
+    fp = _check([title, *(s for s, _ in steps)])
     fig = Figure(figsize=(SIZE_PX / 100, max(3.0, 0.6 * len(steps) + 1.2)), dpi=100)
     FigureCanvasAgg(fig)
     ax: Any = fig.add_subplot()
@@ -116,8 +120,4 @@ def funnel_png(out: Path, title: str, steps: Sequence[tuple[str, int]]) -> Path:
     ax.bar_label(bars, padding=4)
     ax.set_title(title, fontproperties=fp, fontsize=15)
     ax.spines[["top", "right"]].set_visible(False)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.with_suffix(".part.png")
-    fig.savefig(tmp, format="png", facecolor="white", bbox_inches="tight", pad_inches=0.25)
-    tmp.replace(out)
-    return out
+    return _save(fig, out)

@@ -10,7 +10,7 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from PIL import Image
 
-from cards.chart import FontMissing, font, font_path, missing_glyphs, radar_png
+from cards.chart import FontMissing, font, font_path, funnel_png, missing_glyphs, radar_png
 from handlers.reports.radar import CUSTOMER_AXES, PROCESS_AXES
 
 
@@ -49,3 +49,9 @@ def test_a_label_the_font_cannot_draw_is_refused_not_boxed(tmp_path: Path) -> No
     with pytest.raises(FontMissing, match="缺少字符"):
         radar_png(tmp_path / "x.png", "雷达", ["\U000f0000"], [])
     assert not (tmp_path / "x.png").exists()
+
+
+def test_the_funnel_png_of_actionflow_report(tmp_path: Path) -> None:
+    out = funnel_png(tmp_path / "f.png", "周建国 团队阶段漏斗", [("初步接触", 9), ("需求确认", 3), ("方案报价", 6)])
+    with Image.open(out) as im:
+        assert im.width >= 500 and (np.asarray(im.convert("L")) < 200).mean() > 0.01
