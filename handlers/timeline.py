@@ -11,15 +11,18 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import select
+from sqlmodel import col
 
 from cards.timeline import build_timeline
 from handlers.context import Context
 from handlers.customer_timeline import KINDS, Item, items, may_see
 from handlers.event import Event
 from handlers.router import Capability
-from storage.models import Customer, Person, Role
+from storage.customer_keys import NAME, norm_name
+from storage.models import Customer, CustomerKey, Person, Role
 
 LIMIT = 8
 PATTERN = r"(?P<name>[^\s，,。]{2,30}?)\s*(的)?\s*(最近|近期|最新)?\s*(进展|情况|动态|跟进记录|记录)\s*(如何|怎么样了?|呢)?\s*[?？]?"
@@ -29,13 +32,21 @@ NOT_YOURS = "⛔ 「{name}」的进展只对负责这个客户的人可见（负
 
 
 async def find_customer(ctx: Context, name: str) -> Customer | None:
-    """A full name or alias, else a unique prefix of one (at least 2 characters)."""
-    rows = (await ctx.session.execute(select(Customer))).scalars().all()
-    exact = [c for c in rows if name == c.name or name in c.aliases]
-    if exact:
-        return exact[0]
-    prefix = [c for c in rows if c.name.startswith(name) or any(a.startswith(name) for a in c.aliases)]
-    return prefix[0] if len(prefix) == 1 else None
+    """A full name or alias, else a unique prefix of one (at least 2 characters; spaces and full-width forms
+    ignored) — read from the 查重 keys, so the question costs the same however many customers there are."""
+    key = norm_name(name)
+    if len(key) < 2:
+        return None
+    k: Any = col(CustomerKey.key)
+    if ctx.session.bind is not None and ctx.session.bind.dialect.name == "postgresql":
+        k = k.collate("C")  # code point order, as SQLite compares, for the prefix range below
+    names = select(col(CustomerKey.customer_id)).where(col(CustomerKey.kind) == NAME)
+    cid = (await ctx.session.execute(names.where(k == key).order_by(col(CustomerKey.customer_id)).limit(1))).scalar()
+    if cid is None:
+        upper = key[:-1] + chr(ord(key[-1]) + 1) if ord(key[-1]) < 0x10FFFF else key + "\U0010ffff"
+        ids = (await ctx.session.execute(names.where(k >= key, k < upper).distinct().limit(2))).scalars().all()
+        cid = ids[0] if len(ids) == 1 else None
+    return await ctx.session.get(Customer, cid) if cid is not None else None
 
 
 def line(ctx: Context, item: Item) -> str:

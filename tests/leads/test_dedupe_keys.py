@@ -80,3 +80,20 @@ async def test_migration_fills_keys_for_existing_customers(tmp_path: Path) -> No
         await conn.run_sync(upgrade, "head")
     assert await keys(db, "OLD1") == {("name", "宁波金泰汽配"), ("name", "金泰"), ("phone", "057488881234")}
     await db.close()
+
+
+async def test_the_timeline_question_finds_customers_by_the_keys(db_url: str, clock: FixedClock) -> None:
+    from handlers.timeline import find_customer
+
+    db = Database(db_url)
+    await db.migrate()
+    async with db.session() as s, s.begin():
+        s.add(Customer(id="Y1", name="杭州云帆科技有限公司", aliases=["云帆"]))
+        s.add(Customer(id="Y2", name="杭州云海物流有限公司", aliases=["云海物流"]))
+    async with db.session() as s:
+        ctx = ctx_of(s, clock)
+        found = {q: (c.id if (c := await find_customer(ctx, q)) else None)
+                 for q in ("云帆", "杭州云帆", "杭州 云海", "云海", "杭州云", "某某公司", "杭")}
+    assert found == {"云帆": "Y1", "杭州云帆": "Y1", "杭州 云海": "Y2", "云海": "Y2", "杭州云": None,
+                     "某某公司": None, "杭": None}  # exact, unique prefixes, an ambiguous one, none, too short
+    await db.close()
