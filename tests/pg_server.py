@@ -79,7 +79,12 @@ class Postgres:
         bins = bin_dir()
         self.dir = Path(tempfile.mkdtemp(prefix="actionflow-pg-"))
         if os.geteuid() == 0:
-            owner = pwd.getpwnam(RUN_AS)
+            try:
+                owner = pwd.getpwnam(RUN_AS)
+            except KeyError:
+                shutil.rmtree(self.dir, ignore_errors=True)
+                raise PostgresUnavailable(f"running as root and there is no {RUN_AS!r} user to run PostgreSQL as "
+                                          "(Debian's postgresql package creates it)") from None
             os.chown(self.dir, owner.pw_uid, owner.pw_gid)
         data = self.dir / "data"
         subprocess.run(self._as_owner([str(bins / "initdb"), "-D", str(data), "-U", "postgres", "-A", "trust",
