@@ -336,7 +336,7 @@ class ASRConfig(Section):
 class SecurityConfig(Section):
     admin_token_env: str = "ACTIONFLOW_ADMIN_TOKEN"  # the admin API's bearer token (see bot/admin.py)
     token_secret_env: str = "ACTIONFLOW_TOKEN_SECRET"
-    qr_token_ttl_s: int = Field(86400, ge=60)
+    qr_token_ttl_s: int = Field(180 * 86400, ge=60)  # printed store QR codes (bot/links.py)
 
     @property
     def token_secret(self) -> str | None:

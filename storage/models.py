@@ -533,4 +533,71 @@ class CustomerKey(SQLModel, table=True):
     key: str
 
 
+class Store(SQLModel, table=True):
+    """A shop floor (门店): its type picks the golden nodes and scripts (``bot/store_nodes.yaml``)."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(unique=True)
+    store_type: str = "default"
+    manager_id: int | None = Field(default=None, foreign_key="person.id", index=True)
+
+
+class StoreMember(SQLModel, table=True):
+    """Who works in which store: the page refuses staff of another store."""
+
+    __tablename__ = "store_member"
+    __table_args__ = (UniqueConstraint("store_id", "person_id"),)
+    id: int | None = Field(default=None, primary_key=True)
+    store_id: int = Field(foreign_key="store.id", index=True)
+    person_id: int = Field(foreign_key="person.id", index=True)
+
+
+class StoreTask(SQLModel, table=True):
+    """A printed QR code's task (门店接待, 新品试用 …) in one store."""
+
+    __tablename__ = "store_task"
+    __table_args__ = (UniqueConstraint("store_id", "name"),)
+    id: int | None = Field(default=None, primary_key=True)
+    store_id: int = Field(foreign_key="store.id", index=True)
+    name: str
+
+
+class LinkToken(SQLModel, table=True):
+    """Every signed link we hand out that may be revoked: the token carries only ``jti``; this row says
+    what it opens and whether it was revoked (a printed QR code outlives any secret rotation plan)."""
+
+    __tablename__ = "link_token"
+    jti: str = Field(primary_key=True)
+    purpose: str
+    subject: str
+    expires_at: datetime = _ts(nullable=False)
+    revoked_at: datetime | None = _ts()
+    created_at: datetime = _created()
+
+
+class StoreSession(SQLModel, table=True):
+    """One customer served by one staff member; ``key`` is the page's nonce so a retried start is one session."""
+
+    __tablename__ = "store_session"
+    id: int | None = Field(default=None, primary_key=True)
+    key: str = Field(unique=True)
+    store_id: int = Field(foreign_key="store.id", index=True)
+    task_id: int = Field(foreign_key="store_task.id")
+    person_id: int = Field(foreign_key="person.id", index=True)
+    started_at: datetime = _ts(nullable=False, index=True)
+    reached: int = 0  # nodes completed so far
+    left_at: datetime | None = _ts()  # 离店 at node ``reached``
+
+
+class StoreTap(SQLModel, table=True):
+    """One node done in one session: the unique key makes double taps and retries no-ops."""
+
+    __tablename__ = "store_tap"
+    __table_args__ = (UniqueConstraint("session_id", "node"),)
+    id: int | None = Field(default=None, primary_key=True)
+    session_id: int = Field(foreign_key="store_session.id", index=True)
+    node: int
+    at: datetime = _ts(nullable=False)
+
+
 from storage import customer_keys as _customer_keys  # noqa: E402,F401  (keeps customer_key in step on flush)
