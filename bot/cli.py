@@ -88,6 +88,8 @@ def cmd_demo(args: argparse.Namespace) -> int:
                                               lead_rules_from(cfg))
                     said += f", {n} leads"
                     said += ", " + await seed_demo_reports(s, now, cfg.org.tz)
+                if said.startswith("seeded") and cfg.channels.local.enabled:
+                    # cards waiting in the emulator: the demo's people have emulator identities only
                     said += ", " + await seed_demo_stages(
                         s, lambda key, session: service.context(key, session, FixedClock(now)), stage_rules_from(cfg), now)
                     said += ", " + await seed_demo_contracts(

@@ -187,8 +187,11 @@ async def flag(ctx: Context, rules: StageRules, record: ActionRecord, found: lis
             v.card_id = await ctx.send_card(await verify_card(ctx, v, subject), person_id=sup.id, subject=subject)
         except NoRoute:
             log.warning("supervisor unreachable; verification stays open", extra={"person_id": sup.id})
-    await ctx.send_text(f"🔍 记录 #{record.id} 已标记为待核实：{'；'.join(f.detail for f in found)}。主管会电话复核。",
-                        person_id=record.rep_id)
+    try:
+        await ctx.send_text(f"🔍 记录 #{record.id} 已标记为待核实：{'；'.join(f.detail for f in found)}。主管会电话复核。",
+                            person_id=record.rep_id)
+    except NoRoute:  # e.g. the demo seeded for a platform the rep is not on yet: the verification stands
+        log.warning("rep unreachable; not told of the flag", extra={"person_id": record.rep_id})
     await ctx.publish(RecordFlagged(at=ctx.now(), record_id=record.id, rep_id=record.rep_id,
                                     customer_id=record.customer_id))
     return v
