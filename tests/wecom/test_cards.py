@@ -102,8 +102,15 @@ def test_confirmation_date_mode_needs_no_picker() -> None:
                        "next_touch:none", "back"]
 
 
-def test_confirmed_card_is_a_notice() -> None:
+def test_confirmed_card_offers_only_the_collaboration_button() -> None:
     tc = render(build_confirmation(view(status="confirmed")))
+    check_limits(tc)
+    assert tc["card_type"] == "button_interaction"
+    assert [b["text"] for b in tc["button_list"]] == ["需要协同"]
+
+
+def test_a_card_with_nothing_to_press_is_a_notice() -> None:
+    tc = render(Card(kind="info", title="已记录", lines=["记录 #1 已确认"]))
     check_limits(tc)
     assert tc["card_type"] == "text_notice" and "button_list" not in tc and "task_id" not in tc
 
