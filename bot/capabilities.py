@@ -8,8 +8,9 @@ settings (rules, times, calendar). Adding a capability = its module under ``hand
 from __future__ import annotations
 
 from bot.config import Config, parse_hhmm
+from bot.store_page import StoreLinkBook
 from bot.timeline_page import page_link
-from handlers import capture, coming, contracts, daily_rhythm, leads, stages, tasks, timeline
+from handlers import capture, coming, contracts, daily_rhythm, leads, stages, store, tasks, timeline
 from handlers.checklist import Check, StageRules, Template
 from handlers.context import Settings
 from handlers.daily_rhythm import Times
@@ -104,6 +105,11 @@ def settings_from(cfg: Config, platforms: list[str]) -> Settings:
                     platforms=tuple(platforms))
 
 
+def store_links_from(cfg: Config) -> store.StoreLinks:
+    book = StoreLinkBook(cfg)
+    return store.StoreLinks(qr=book.current, funnel=book.funnel)
+
+
 def capabilities(cfg: Config, workdays: Workdays) -> list[Capability]:
     """Every capability, in the order their commands are tried."""
     return [
@@ -115,6 +121,7 @@ def capabilities(cfg: Config, workdays: Workdays) -> list[Capability]:
         contracts.capability(contract_rules_from(cfg)),
         tasks.capability(task_rules_from(cfg)),
         reports.capability(report_rules_from(cfg)),
+        store.capability(store_links_from(cfg)),
         coming.capability,
     ]
 

@@ -240,6 +240,24 @@ def cmd_report(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_qr(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from bot.store_cli import QrError, make_qr, revoke_qr
+
+    cfg = _config(args)
+    if not args.revoke and not (args.store and args.task):
+        print("需要 --store 和 --task（或 --revoke 链接）", file=sys.stderr)
+        return 2
+    try:
+        print(asyncio.run(_with_db(cfg, lambda s: revoke_qr(s, cfg, args.revoke) if args.revoke
+                                   else make_qr(s, cfg, args.store, args.task, Path(args.out)))))
+    except QrError as exc:
+        print(exc, file=sys.stderr)
+        return 2
+    return 0
+
+
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="actionflow", description="销售动作流机器人 — sales action-flow chat bot")
     p.add_argument("--config", default="config.yaml", help="config file (default ./config.yaml)")
@@ -288,6 +306,9 @@ def parser() -> argparse.ArgumentParser:
     s.add_argument("--out", default="reports", help="folder for the files (default ./reports)")
     s.add_argument("--person", help="only this person (default: everyone the report is for)")
     s.set_defaults(fn=cmd_report)
+    from bot.store_cli import add_parser as add_qr
+
+    add_qr(sub).set_defaults(fn=cmd_qr)
     sub.add_parser("doctor", help="check each enabled platform's credentials (asks the platform for a token) and print a verdict") \
         .set_defaults(fn=cmd_doctor)
     return p

@@ -27,6 +27,7 @@ from bot.inbox import Inbox
 from bot.leads import LeadsApi
 from bot.sender import Sender
 from bot.speech import Transcriber
+from bot.store_page import StorePage
 from bot.timeline_page import TimelinePage
 from handlers.clock import Clock, SystemClock
 from handlers.context import Context
@@ -89,6 +90,7 @@ class Service:
         self.admin = AdminApi(cfg, self.guard, self.jobs, self.scheduler, self.clock, self.sender.wake)
         self.leads = LeadsApi(cfg, self.db, self.context, lead_rules_from(cfg), self.sender.wake)
         self.timeline_page = TimelinePage(cfg, self.db, self.guard, self.clock.now, self.channels)
+        self.store_page = StorePage(cfg, self.db, self.guard, self.clock.now, self.channels)
         self.started = False
 
     def context(self, key_prefix: str, session: AsyncSession, clock: Clock | None = None,
@@ -132,6 +134,7 @@ class Service:
             *self.admin.routes(),
             *self.leads.routes(),
             *self.timeline_page.routes(),
+            *self.store_page.routes(),
         ])
         for ch in self.channels.values():
             app.add_routes(ch.routes())

@@ -15,8 +15,6 @@ from storage.models import Person, Role
 capability = Capability("coming")
 
 COMING: list[tuple[str, str, str, set[Role] | None]] = [
-    ("store_tasks", r"(门店)?任务|扫码", "门店任务 — 扫门店二维码进入任务流（即将上线）",
-     {Role.store_staff, Role.store_manager}),
 ]
 
 

@@ -13,6 +13,7 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
+from bot.demo.store import seed_store
 from bot.importers import import_customers, link_identity
 from storage.models import ActionRecord, ActionType, Contact, Customer, Person, RecordStatus, Role
 
@@ -106,4 +107,5 @@ async def seed_demo(session: AsyncSession, now: datetime, tz: ZoneInfo, seed: in
                 c.last_action_at = max(c.last_action_at or at, at)
                 records += 1
     await session.flush()
-    return f"seeded {len(people)} people, {len(customers)} customers, {records} action records"
+    stores = await seed_store(session, people, now, rng)
+    return f"seeded {len(people)} people, {len(customers)} customers, {records} action records; {stores}"
