@@ -26,11 +26,12 @@ def build_digest_card(d: Digest, who: str) -> Card:
     reds = " · ".join(f"{k} {n}" for k, n in sorted(d.reds.items(), key=lambda kv: -kv[1])) or "无"
     # the first six rows are what a WeCom card shows as rows (label ≤ 5, value ≤ 30 characters); the rest and
     # the lines go below them, most important first
+    store = ["门店漏斗（今日）：" + "→".join(f"{st}{n}" for st, n in d.store)] if d.store is not None else []
+    if not d.reps:  # a store manager: no sales team, only the store
+        return Card(kind=KIND, title=f"今日简报 · {d.day:%m-%d}", subtitle=f"{who} · 门店", lines=store or ["今天还没有门店数据。"])
     facts = [Fact("今日必做", percent(d.must_done, d.must_chosen)), Fact("今日红灯", reds)]
     facts += [Fact(k.label, k.compact()) for k in d.kpis]
-    lines = ["阶段漏斗：" + "→".join(f"{st}{n}" for st, n in d.funnel)]
-    if d.store is not None:
-        lines.append("门店漏斗：" + "→".join(f"{st}{n}" for st, n in d.store))
+    lines = ["阶段漏斗：" + "→".join(f"{st}{n}" for st, n in d.funnel), *store]
     buttons = []
     for i, r in enumerate(d.risks, 1):
         lines.append(f"风险{i}：{r.name}，{r.why}")

@@ -28,7 +28,7 @@ from handlers.context import Context, NoRoute
 from handlers.event import Event
 from handlers.people import refusal
 from handlers.reports import commission, cqi, digest, radar
-from handlers.reports.scope import Window, is_above, reps_under
+from handlers.reports.scope import Window, is_above, reps_under, under
 from handlers.rhythm import direct_supervisor, in_chain
 from handlers.router import Capability
 from scheduler.registry import Timetable, unit_job
@@ -37,6 +37,7 @@ from storage.models import Card as CardRow
 from storage.models import Customer, Person, Role
 
 BOSSES = {Role.supervisor, Role.manager}
+DIGEST_READERS = {*BOSSES, Role.store_manager}  # a store manager's digest is their store's funnel
 WHO = r"(?:(?P<me>我的?)|(?P<name>[^\s的]{2,10}?)的)?"
 
 
@@ -52,7 +53,6 @@ class ReportRules:
     digest_at: time = time(18, 30)
     digest_cutoff: time = time(22, 0)
     radar_at: str = "FRI 18:00"
-    store_funnel: digest.StoreFunnel | None = None
 
     def chain(self, template: str | None) -> tuple[str, ...]:
         return self.chains.get(template or self.default_template) or self.chains.get(self.default_template, ())
@@ -67,8 +67,8 @@ async def digest_of(ctx: Context, rules: ReportRules, person: Person) -> digest.
     assert person.id is not None
     reps = await reps_under(ctx.session, person.id)
     d = await digest.build(ctx.session, reps, rules.window(ctx), rules.order, rules.closed, rules.window_days)
-    if rules.store_funnel is not None:
-        d.store = await rules.store_funnel(ctx.session, person.id, d.day)
+    store_managers = await under(ctx.session, person.id, {Role.store_manager})
+    d.store = await digest.stores_funnel(ctx.session, store_managers, d.day, ctx.settings.tz)
     return d
 
 
@@ -163,7 +163,7 @@ def capability(rules: ReportRules) -> Capability:
     cap = Capability("reports")
 
     @cap.command("daily_digest", r"(今日|今天的?|每日)(简报|日报|汇总)",
-                 "今日简报 — 你团队的必做完成、红灯、阶段漏斗、指标对标与风险", BOSSES)
+                 "今日简报 — 你团队的必做完成、红灯、阶段漏斗、指标对标与风险（门店：今日门店漏斗）", DIGEST_READERS)
     async def digest_now(ctx: Context, person: Person, event: Event, m: re.Match[str]) -> bool:
         await send_digest(ctx, rules, person)
         return True
@@ -212,9 +212,10 @@ def capability(rules: ReportRules) -> Capability:
 
     # ---- jobs ----
     async def digest_units(ctx: Context) -> list[str]:
-        bosses = (await ctx.session.execute(select(Person).where(
-            col(Person.role).in_(list(BOSSES)), col(Person.active)).order_by(col(Person.id)))).scalars().all()
-        return [f"person:{p.id}" for p in bosses if p.id is not None and await reps_under(ctx.session, p.id)]
+        readers = (await ctx.session.execute(select(Person).where(
+            col(Person.role).in_(list(DIGEST_READERS)), col(Person.active)).order_by(col(Person.id)))).scalars().all()
+        return [f"person:{p.id}" for p in readers if p.id is not None and (
+            await reps_under(ctx.session, p.id) or await under(ctx.session, p.id, {Role.store_manager}))]
 
     async def digest_unit(ctx: Context, unit: str) -> int:
         try:

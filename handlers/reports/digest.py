@@ -7,9 +7,8 @@ through indexes; the funnel counts the subtree's customers by stage. Nothing rea
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, timedelta, tzinfo
 
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -19,14 +18,13 @@ from cards.reason import REASONS
 from handlers.reports import kpis
 from handlers.reports.scope import Window
 from handlers.rhythm import short_name
-from storage.models import Customer, MustDo, MustDoStatus, WarningRecord, WarningStatus
+from handlers.store import TOTAL, store_funnel
+from storage.models import Customer, MustDo, MustDoStatus, Store, WarningRecord, WarningStatus
 
 RISK_COUNT = 3
 NO_REASON = "未填原因"
 WARNING_LABELS = {"stale_lead": "红灯·超时无更新", "first_contact": "红灯·线索未联系",
                   "overdue": "红灯·跟进逾期"}
-# the store flow's funnel for a person's stores today, when that capability is present: [(node, count)]
-StoreFunnel = Callable[[AsyncSession, int, date], Awaitable[list[tuple[str, int]] | None]]
 
 
 @dataclass(frozen=True)
@@ -94,6 +92,19 @@ async def risks(s: AsyncSession, reps: list[int], now: datetime, closed: tuple[s
                 days = (now - last) // timedelta(days=1)
                 out.append(Risk(cid, short_name(name, aliases), f"{days} 天未跟进"))
     return out
+
+
+async def stores_funnel(s: AsyncSession, managers: list[int], day: date, tz: tzinfo) -> list[tuple[str, int]] | None:
+    """Today's funnel summed over the stores run by ``managers`` (the store managers in a subtree); None: no store."""
+    ids = (await s.execute(select(col(Store.id)).where(col(Store.manager_id).in_(managers)))).scalars().all()
+    if not ids:
+        return None
+    total: dict[str, int] = {}
+    for store_id in ids:
+        for row in await store_funnel(s, store_id, day, tz):
+            if row.staff == TOTAL:
+                total[row.step] = total.get(row.step, 0) + row.count
+    return list(total.items())
 
 
 async def build(s: AsyncSession, reps: list[int], w: Window, order: tuple[str, ...], closed: tuple[str, ...],

@@ -41,6 +41,11 @@ class Window:
 
 async def reps_under(session: AsyncSession, person_id: int) -> list[int]:
     """Active reps in the person's subtree (the person themself when a rep), in id order."""
+    return await under(session, person_id, {Role.rep})
+
+
+async def under(session: AsyncSession, person_id: int, roles: set[Role]) -> list[int]:
+    """Active people of ``roles`` in the person's subtree (the person themself included), in id order."""
     rows: list[Any] = list((await session.execute(select(col(Person.id), col(Person.supervisor_id),
                                                          col(Person.role), col(Person.active)))).all())
     children: dict[int, list[int]] = {}
@@ -57,7 +62,7 @@ async def reps_under(session: AsyncSession, person_id: int) -> list[int]:
             continue  # a cycle in bad data must not loop forever
         seen.add(pid)
         r, active = role.get(pid, (None, False))
-        if r == Role.rep and active:
+        if r in roles and active:
             out.append(pid)
         stack += children.get(pid, [])
     return sorted(out)

@@ -25,7 +25,7 @@ async def images_delivered(chat: Chat) -> int:
 
 async def test_the_manager_gets_the_digest_of_the_whole_org_at_1830(chat: Chat) -> None:
     said = await chat.run("daily_digest", datetime(2026, 11, 24, 18, 30, tzinfo=TZ))
-    assert "发出 3 张卡片" in said  # 周建国 and both supervisors
+    assert "发出 4 张卡片" in said  # 周建国, both supervisors and the store manager
     card = await chat.should_send("周建国", card="今日简报 · 11-24")
     assert "6 名销售" in card.text and "阶段漏斗：初步接触" in card.text
     for label in ("首次响应", "阶段停留", "任务闭环", "数据完整度"):  # the rows every platform shows as rows
@@ -33,8 +33,11 @@ async def test_the_manager_gets_the_digest_of_the_whole_org_at_1830(chat: Chat) 
     assert "必做完成率" in card.text and "待核实占比" in card.text and "风险1：" in card.text
     assert card.facts["首次响应"].endswith("（行业 18.3 → 前10% ≤1.2）")
     assert card.facts["数据完整度"].endswith("（行业 63.2% → 前10% ≥95.4%）")
+    assert "门店漏斗（今日）：进店" in card.text  # the store under 吴静, who reports to 周建国
     sup = await chat.should_send("王芳", card="今日简报 · 11-24")
-    assert "3 名销售" in sup.text
+    assert "3 名销售" in sup.text and "门店漏斗" not in sup.text
+    store = await chat.should_send("吴静", card="今日简报 · 11-24")
+    assert "门店漏斗（今日）：进店" in store.text and "首次响应" not in store.text
     again = await chat.run("daily_digest", datetime(2026, 11, 24, 18, 40, tzinfo=TZ))
     assert "已运行过" in again and len(await chat.cards("周建国", "今日简报")) == 1
 
