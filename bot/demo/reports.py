@@ -81,16 +81,16 @@ async def seed_demo_reports(session: AsyncSession, now: datetime, tz: ZoneInfo, 
             r.promised_date = r.expected_date + timedelta(days=rng.choice([0, 3, 7, 14]))
     by_name = {p.name: p for p in reps}
     for name, (contract, payment) in MONEY.items():
-        rep = by_name.get(name)
-        own = [c for c in customers if rep is not None and c.owner_id == rep.id]
-        if rep is None or rep.id is None or not own:
+        earner = by_name.get(name)
+        own = [c for c in customers if earner is not None and c.owner_id == earner.id]
+        if earner is None or earner.id is None or not own:
             continue
         signed = now - timedelta(days=1)
-        session.add(ActionRecord(type=ActionType.contract, customer_id=own[0].id, rep_id=rep.id,
+        session.add(ActionRecord(type=ActionType.contract, customer_id=own[0].id, rep_id=earner.id,
                                  text=f"{own[0].name}合同签了，金额{contract // 10000}万", contract_amount=contract,
                                  next_touch=today + timedelta(days=7), status=RecordStatus.confirmed, confidence=0.9,
                                  created_at=signed, confirmed_at=signed))
-        session.add(ActionRecord(type=ActionType.payment, customer_id=own[-1].id, rep_id=rep.id,
+        session.add(ActionRecord(type=ActionType.payment, customer_id=own[-1].id, rep_id=earner.id,
                                  text=f"{own[-1].name}首付款{payment // 10000}万到账", payment_amount=payment,
                                  next_touch=today + timedelta(days=14), status=RecordStatus.confirmed, confidence=0.9,
                                  created_at=signed, confirmed_at=signed))
