@@ -75,7 +75,9 @@ async def render(cfg: Config, name: str, at: datetime, out: Path, person: str | 
                 data: dict[str, Any]
                 if name == "digest":
                     d = await digest_of(ctx, rules, p)
-                    png = funnel_png(stem.with_suffix(".png"), f"{p.name} 团队阶段漏斗 {d.day:%m-%d}", d.funnel)
+                    title, steps = ((f"{p.name} 团队阶段漏斗", d.funnel) if d.reps or d.store is None
+                                    else (f"{p.name} 门店漏斗", d.store))  # a store manager: their store
+                    png = funnel_png(stem.with_suffix(".png"), f"{title} {d.day:%m-%d}", steps)
                     data = {"digest": _plain(d), "card": build_digest_card(d, p.name).to_dict()}
                 elif name == "radar":
                     title = p.name if p.role == Role.rep else f"{p.name}团队"
