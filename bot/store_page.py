@@ -28,9 +28,22 @@ from bot.config import Config
 from bot.guard import WebGuard
 from bot.links import Links, ttl
 from bot.page_identity import OUTSIDE, PageIdentity
+from bot.qr import caption
+from bot.qr import svg as qr_svg
 from bot.timeline_page import LinkSigner
 from cards.store_page import render_done, render_funnel, render_node, render_refusal, render_start
-from handlers.store import Nodes, Refused, default_nodes, leave, nodes_of, start, store_funnel, tap, works_in
+from handlers.store import (
+    Nodes,
+    Refused,
+    default_nodes,
+    leave,
+    nodes_of,
+    start,
+    store_funnel,
+    stores_of,
+    tap,
+    works_in,
+)
 from storage.db import Database
 from storage.models import LinkToken, Person, Role, Store, StoreSession, StoreTask
 
@@ -89,7 +102,7 @@ class StorePage:
     def routes(self) -> list[web.RouteDef]:
         return [web.get("/store/q/{token}", self.scan), web.post("/store/start", self.begin),
                 web.get("/store/s/{key}", self.show), web.post("/store/s/{key}", self.act),
-                web.get("/store/funnel/{token}", self.funnel)]
+                web.get("/store/funnel/{token}", self.funnel), web.get("/store/codes", self.codes)]
 
     # ---- scanning a QR code ----------------------------------------------------------------------------------
     async def scan(self, request: web.Request) -> web.StreamResponse:
@@ -204,6 +217,27 @@ class StorePage:
             rows = await store_funnel(s, store.id, day, self.cfg.org.tz, self.nodes)
         return _html(render_funnel(store.name, f"{day:%Y-%m-%d}", rows))
 
+    # ---- the emulator's 扫码 ------------------------------------------------------------------------------------------
+    async def codes(self, request: web.Request) -> web.StreamResponse:
+        """The task QR codes of the persona's stores, as printed (SVG) with their links: what the emulator's
+        「扫码」 button offers to scan. Only while the emulator runs (personas are identities only then)."""
+        self.guard.check(request)
+        if not self.identity.personas:
+            raise web.HTTPNotFound()
+        async with self.db.write() as s:
+            person = await self.identity.person(s, request)
+            if person is None:
+                return web.json_response({"error": "请先选择身份"}, status=403)
+            out = []
+            for store in await stores_of(s, person):
+                tasks = (await s.execute(select(StoreTask).where(col(StoreTask.store_id) == store.id)
+                                         .order_by(col(StoreTask.id)))).scalars()
+                for task in tasks:
+                    url = await self.links.current(s, task, self.now())
+                    out.append({"store": store.name, "task": task.name, "path": url.removeprefix(self.links.base),
+                                "svg": qr_svg(url, caption(store.name, task.name))})
+        return web.json_response(out, headers={"Cache-Control": "no-store"})
+
     # ---- helpers --------------------------------------------------------------------------------------------------
     def _who(self, person: Person) -> str:
         return self.who_signer.sign(str(person.id), (self.now() + WHO_TTL).timestamp())
@@ -243,7 +277,7 @@ async def _session(s: AsyncSession, key: str) -> StoreSession | None:
 
 def _html(text: str) -> web.Response:
     return web.Response(text=text, content_type="text/html",
-                        headers={"Cache-Control": "no-store", "Referrer-Policy": "no-referrer"})
+                        headers={"Cache-Control": "no-store", "Referrer-Policy": "same-origin"})  # no-referrer would make form posts say Origin: null
 
 
 def _refuse(text: str, status: int = 403) -> web.Response:

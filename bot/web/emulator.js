@@ -43,7 +43,7 @@ function show(m) {
   const fresh = !el;
   if (fresh) { el = document.createElement("div"); el.id = "m" + m.id; }
   el.className = "msg " + m.direction;
-  if (m.html) { el.innerHTML = m.html; pageLinks(el); } else {
+  if (m.html) { el.innerHTML = m.html; pageLinks(el); storeLinks(el); } else {
     el.innerHTML = ""; const b = document.createElement("div"); b.className = "bubble"; b.textContent = m.text; el.appendChild(b);
     if (m.image) { const img = document.createElement("img"); img.className = "chart"; img.src = m.image; img.alt = m.text; b.appendChild(img); }
   }
@@ -192,6 +192,37 @@ async function loadJobs() {
       toast(res.ok ? (await res.json()).summary : await res.text());
     };
     li.append(label, at, b); ul.appendChild(li);
+  }
+}
+
+// 扫码: the emulator's stand-in for a phone camera — the persona's store task QR codes, each opening its page
+// as the persona (what scanning it inside WeCom/DingTalk/Feishu does); store links in cards open the same way.
+$("#scan").addEventListener("click", async () => {
+  const box = $("#codes");
+  if (!box.hidden) { box.hidden = true; return; }
+  const r = await fetch(`/store/codes?as=${person}`);
+  const codes = r.ok ? await r.json() : [];
+  box.innerHTML = "";
+  if (!codes.length) box.textContent = "这个身份没有门店任务二维码（店员和店长才有）。";
+  for (const c of codes) {
+    const item = document.createElement("div"); item.className = "code";
+    const img = document.createElement("img"); img.alt = `${c.store} · ${c.task}`;
+    img.src = "data:image/svg+xml;charset=utf-8," + encodeURIComponent(c.svg);
+    const a = document.createElement("a"); a.className = "btn"; a.target = "_blank"; a.rel = "noopener";
+    a.href = `${c.path}?as=${person}`; a.textContent = `扫描「${c.task}」`;
+    item.append(img, a); box.appendChild(item);
+  }
+  box.hidden = false;
+});
+
+function storeLinks(el) {
+  for (const card of el.querySelectorAll(".card")) {
+    for (const m of card.textContent.matchAll(/https?:\/\/[^\s：]+(\/store\/(?:q|funnel)\/[A-Za-z0-9_.-]+)/g)) {
+      const a = document.createElement("a"); a.className = "page-link"; a.target = "_blank"; a.rel = "noopener";
+      a.href = `${location.origin}${m[1]}?as=${person}`;
+      a.textContent = m[1].startsWith("/store/funnel/") ? "打开门店漏斗" : "打开接待页";
+      card.appendChild(a);
+    }
   }
 }
 
