@@ -107,7 +107,7 @@ def settings_from(cfg: Config, platforms: list[str]) -> Settings:
 
 def store_links_from(cfg: Config) -> store.StoreLinks:
     book = StoreLinkBook(cfg)
-    return store.StoreLinks(qr=book.current, funnel=book.funnel)
+    return store.StoreLinks(qr=book.current, funnel=book.funnel, task_of=book.task_of)
 
 
 def capabilities(cfg: Config, workdays: Workdays) -> list[Capability]:

@@ -87,6 +87,10 @@ class StoreLinkBook:
             return await self.issue(s, task, now)
         return self.url(self.qr.signer.sign(row.jti, row.expires_at.timestamp()))
 
+    async def task_of(self, s: AsyncSession, token: str, now: datetime) -> StoreTask | None:
+        """The task a QR token opens; None for a forged, expired or revoked one."""
+        return await _task(s, await self.qr.open(s, token, now))
+
     def funnel(self, store_id: int, now: datetime) -> str:
         return f"{self.base}/store/funnel/{self.funnel_signer.sign(str(store_id), (now + FUNNEL_TTL).timestamp())}"
 

@@ -22,7 +22,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
-from cards.store import build_funnel, build_tasks
+from cards.store import build_funnel, scan_text, tasks_text
 from handlers.context import Context
 from handlers.event import Event
 from handlers.router import Capability
@@ -173,6 +173,7 @@ async def store_funnel(s: AsyncSession, store_id: int | None, day: date, tz: tzi
 
 # ---- chat ----------------------------------------------------------------------------------------------------
 
+ScanLink = Callable[[AsyncSession, str, datetime], Awaitable[StoreTask | None]]  # a QR token → its task
 QrLink = Callable[[AsyncSession, StoreTask, datetime], Awaitable[str]]  # the task's current signed page link
 FunnelLink = Callable[[int, datetime], str]
 
@@ -181,6 +182,7 @@ FunnelLink = Callable[[int, datetime], str]
 class StoreLinks:
     qr: QrLink
     funnel: FunnelLink
+    task_of: ScanLink
 
 
 def capability(links: StoreLinks | None = None, nodes: Nodes | None = None) -> Capability:
@@ -200,13 +202,31 @@ def capability(links: StoreLinks | None = None, nodes: Nodes | None = None) -> C
             assert store.id is not None
             if person.role == Role.store_manager and store.manager_id == person.id:
                 rows = await store_funnel(ctx.session, store.id, ctx.today(), ctx.settings.tz, nodes)
-                link = links.funnel(store.id, ctx.now()) if links else ""
-                await ctx.send_card(build_funnel(store.name, ctx.today(), rows, link), person_id=person.id,
+                await ctx.send_card(build_funnel(store.name, ctx.today(), rows), person_id=person.id,
                                     subject={"store_id": store.id})
+                if links:
+                    await ctx.send_text(f"📊 漏斗页（按导购看流失）：{links.funnel(store.id, ctx.now())}",
+                                        person_id=person.id)
             tasks = list((await ctx.session.execute(select(StoreTask).where(
                 col(StoreTask.store_id) == store.id).order_by(col(StoreTask.id)))).scalars())
             pairs = [(t.name, await links.qr(ctx.session, t, ctx.now()) if links else "") for t in tasks]
-            await ctx.send_card(build_tasks(store.name, pairs), person_id=person.id, subject={"store_id": store.id})
+            await ctx.send_text(tasks_text(store.name, pairs), person_id=person.id)
+        return True
+
+    @cap.command("store_scan", r"\S*/store/q/(?P<token>[A-Za-z0-9_.-]{10,512})",
+                 "扫门店任务二维码（或发二维码链接） — 打开这家门店的接待页")  # anyone: others are told why, not recorded
+    async def scanned(ctx: Context, person: Person, event: Event, m: re.Match[str]) -> bool:
+        """A task code scanned from chat (WeCom scancode events) or its link pasted: the same page, as a card."""
+        assert person.id is not None
+        task = await links.task_of(ctx.session, m.group("token"), ctx.now()) if links else None
+        store = await ctx.session.get(Store, task.store_id) if task else None
+        if task is None or store is None:
+            await ctx.send_text("⛔ 二维码无效、已过期或已停用：请联系店长重新打印。未做任何修改。", person_id=person.id)
+        elif not await works_in(ctx.session, person, store):
+            await ctx.send_text(f"⛔ 这是「{store.name}」的门店任务二维码，只有这家门店的店员和店长可以使用。未做任何修改。",
+                                person_id=person.id)
+        else:
+            await ctx.send_text(scan_text(store.name, task.name, m.group(0)), person_id=person.id)
         return True
 
     return cap

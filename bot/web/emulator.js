@@ -44,7 +44,7 @@ function show(m) {
   if (fresh) { el = document.createElement("div"); el.id = "m" + m.id; }
   el.className = "msg " + m.direction;
   if (m.html) { el.innerHTML = m.html; pageLinks(el); storeLinks(el); } else {
-    el.innerHTML = ""; const b = document.createElement("div"); b.className = "bubble"; b.textContent = m.text; el.appendChild(b);
+    el.innerHTML = ""; const b = document.createElement("div"); b.className = "bubble"; b.textContent = m.text; el.appendChild(b); storeLinks(el);
     if (m.image) { const img = document.createElement("img"); img.className = "chart"; img.src = m.image; img.alt = m.text; b.appendChild(img); }
   }
   if (fresh) { chat.appendChild(el); chat.scrollTop = chat.scrollHeight; } else if (m.replace) { noticeUpdate(el); }
@@ -216,7 +216,7 @@ $("#scan").addEventListener("click", async () => {
 });
 
 function storeLinks(el) {
-  for (const card of el.querySelectorAll(".card")) {
+  for (const card of el.querySelectorAll(".card, .bubble")) {
     for (const m of card.textContent.matchAll(/https?:\/\/[^\s：]+(\/store\/(?:q|funnel)\/[A-Za-z0-9_.-]+)/g)) {
       const a = document.createElement("a"); a.className = "page-link"; a.target = "_blank"; a.rel = "noopener";
       a.href = `${location.origin}${m[1]}?as=${person}`;

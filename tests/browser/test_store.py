@@ -50,9 +50,10 @@ def test_staff_scans_walks_seven_nodes_and_the_manager_sees_the_funnel(server: s
         expect(emu.locator("body[data-live='1']")).to_have_count(1)
         emu.fill("#text", "门店漏斗")
         emu.click("#send")
-        card = emu.locator(".card", has_text="今日门店漏斗")
-        expect(card).to_be_visible(timeout=15000)
-        funnel_href = card.locator("a.page-link", has_text="打开门店漏斗").get_attribute("href")
+        expect(emu.locator(".card", has_text="今日门店漏斗")).to_be_visible(timeout=15000)
+        link = emu.locator(".bubble a.page-link", has_text="打开门店漏斗")
+        expect(link).to_have_count(1, timeout=15000)
+        funnel_href = link.get_attribute("href")
         assert funnel_href and "/store/funnel/" in funnel_href
         phone = browser.new_page(viewport=PHONE, locale="zh-CN", is_mobile=True, has_touch=True)
         phone.on("response", lambda r: failed.append(r.url) if r.status >= 400 else None)

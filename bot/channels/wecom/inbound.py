@@ -7,6 +7,7 @@ We read the XML ourselves (with the hardened parser) instead of wechatpy's ``par
 from __future__ import annotations
 
 import hashlib
+import re
 from datetime import UTC, datetime
 from typing import Any
 from xml.etree.ElementTree import Element
@@ -154,6 +155,9 @@ def to_event(fields: dict[str, Any]) -> Event:
         extra["system"] = True
     return Event(**base, kind=kind, text=text[:MAX_TEXT], media=media, location=location, action=action, extra=extra)
 
+STORE_QR = re.compile(r"^https?://[^\s/]+(/[^\s]*)?/store/q/[A-Za-z0-9_.-]{10,512}$")  # bot/store_page.py
+
+
 
 def _event(fields: dict[str, Any], extra: dict[str, Any]) -> tuple[EventKind, str, Location | None, CardAction | None]:
     name = str(fields.get("Event", ""))
@@ -176,6 +180,8 @@ def _event(fields: dict[str, Any], extra: dict[str, Any]) -> tuple[EventKind, st
         info = _dict(fields.get("ScanCodeInfo"))
         extra["scan"] = {"key": key[:500], "type": str(info.get("ScanType", ""))[:20],
                          "result": str(info.get("ScanResult", ""))[:1000]}
+        if STORE_QR.match(extra["scan"]["result"]):  # our store task code scanned from chat: the link, as if sent
+            return EventKind.text, extra["scan"]["result"], None, None
         return EventKind.other, "", None, None
     if name in ("template_card_event", "template_card_menu_event"):
         selected = selected_items(fields)
