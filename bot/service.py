@@ -90,7 +90,8 @@ class Service:
         self.admin = AdminApi(cfg, self.guard, self.jobs, self.scheduler, self.clock, self.sender.wake)
         self.leads = LeadsApi(cfg, self.db, self.context, lead_rules_from(cfg), self.sender.wake)
         self.timeline_page = TimelinePage(cfg, self.db, self.guard, self.clock.now, self.channels)
-        self.store_page = StorePage(cfg, self.db, self.guard, self.clock.now, self.channels)
+        self.store_page = StorePage(cfg, self.db, self.guard, self.clock.now, self.channels,
+                                    authorize=self.admin.authorize)
         self.started = False
 
     def context(self, key_prefix: str, session: AsyncSession, clock: Clock | None = None,

@@ -29,9 +29,17 @@ from bot.guard import WebGuard
 from bot.links import Links, ttl
 from bot.page_identity import OUTSIDE, PageIdentity
 from bot.qr import caption
+from bot.qr import png as qr_png
 from bot.qr import svg as qr_svg
 from bot.timeline_page import LinkSigner
-from cards.store_page import render_done, render_funnel, render_node, render_refusal, render_start
+from cards.store_page import (
+    render_admin,
+    render_done,
+    render_funnel,
+    render_node,
+    render_refusal,
+    render_start,
+)
 from handlers.store import (
     Nodes,
     Refused,
@@ -97,8 +105,10 @@ class StoreLinkBook:
 
 class StorePage:
     def __init__(self, cfg: Config, db: Database, guard: WebGuard, now: Callable[[], datetime],
-                 channels: Mapping[str, Channel] | None = None, nodes: Nodes | None = None) -> None:
+                 channels: Mapping[str, Channel] | None = None, nodes: Nodes | None = None,
+                 authorize: Callable[[web.Request], None] | None = None) -> None:
         self.cfg, self.db, self.guard, self.now = cfg, db, guard, now
+        self.authorize = authorize  # the admin API's check (token, or a direct local call); None: no admin page
         self.links = StoreLinkBook(cfg)
         self.identity = PageIdentity(cfg, channels)
         self.nodes = nodes if nodes is not None else default_nodes()
@@ -106,7 +116,8 @@ class StorePage:
     def routes(self) -> list[web.RouteDef]:
         return [web.get("/store/q/{token}", self.scan), web.post("/store/start", self.begin),
                 web.get("/store/s/{key}", self.show), web.post("/store/s/{key}", self.act),
-                web.get("/store/funnel/{token}", self.funnel), web.get("/store/codes", self.codes)]
+                web.get("/store/funnel/{token}", self.funnel), web.get("/store/codes", self.codes),
+                web.get("/admin/store/qr", self.admin_page), web.get("/admin/store/qr/{task_id}.{kind}", self.admin_file)]
 
     # ---- scanning a QR code ----------------------------------------------------------------------------------
     async def scan(self, request: web.Request) -> web.StreamResponse:
@@ -220,6 +231,41 @@ class StorePage:
             day = self.now().astimezone(self.cfg.org.tz).date()
             rows = await store_funnel(s, store.id, day, self.cfg.org.tz, self.nodes)
         return _html(render_funnel(store.name, f"{day:%Y-%m-%d}", rows))
+
+    # ---- the admin page: print codes ----------------------------------------------------------------------------
+    def _admin(self, request: web.Request) -> None:
+        if self.authorize is None:
+            raise web.HTTPNotFound()
+        self.authorize(request)
+
+    async def admin_page(self, request: web.Request) -> web.StreamResponse:
+        """Every store's tasks with links to a freshly signed PNG or SVG (each download is its own revocable
+        token, like ``actionflow qr``)."""
+        self._admin(request)
+        async with self.db.session() as s:
+            rows = (await s.execute(select(Store, StoreTask).join(StoreTask, col(StoreTask.store_id) == col(Store.id))
+                                    .order_by(col(Store.id), col(StoreTask.id)))).all()
+        return _html(render_admin([(st.name, t.name, f"/admin/store/qr/{t.id}") for st, t in rows]))
+
+    async def admin_file(self, request: web.Request) -> web.StreamResponse:
+        self._admin(request)
+        kind, task_id = request.match_info["kind"], request.match_info["task_id"]
+        if kind not in ("png", "svg") or not task_id.isdigit() or len(task_id) > 12:
+            raise web.HTTPNotFound()
+        if not self.cfg.security.token_secret:
+            return _refuse(f"打印的二维码要用固定的签名密钥：请先设置环境变量 {self.cfg.security.token_secret_env}。", 409)
+        async with self.db.write() as s:
+            task = await s.get(StoreTask, int(task_id))
+            store = await s.get(Store, task.store_id) if task else None
+            if task is None or store is None:
+                raise web.HTTPNotFound()
+            url = await self.links.issue(s, task, self.now())
+        label = caption(store.name, task.name)
+        name = f"qr-{store.id}-{task.id}.{kind}"
+        headers = {"Cache-Control": "no-store", "Content-Disposition": f'attachment; filename="{name}"'}
+        if kind == "png":
+            return web.Response(body=qr_png(url, label), content_type="image/png", headers=headers)
+        return web.Response(text=qr_svg(url, label), content_type="image/svg+xml", headers=headers)
 
     # ---- the emulator's 扫码 ------------------------------------------------------------------------------------------
     async def codes(self, request: web.Request) -> web.StreamResponse:

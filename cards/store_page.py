@@ -82,5 +82,14 @@ def render_funnel(store: str, day: str, rows: Sequence[Row]) -> str:
     return page(f"{store} · 今日门店漏斗", body)
 
 
+def render_admin(tasks: Sequence[tuple[str, str, str]]) -> str:
+    """(store, task, file path without extension) per row: print a fresh code as PNG or SVG."""
+    rows = "".join(f"<tr><td>{escape(st)}</td><td>{escape(t)}</td><td><a href=\"{escape(p)}.png\">PNG</a> · "
+                   f"<a href=\"{escape(p)}.svg\">SVG</a></td></tr>" for st, t, p in tasks)
+    body = ("<header><h1>门店任务二维码</h1><p>每次下载都是新的签名链接（可单独停用：actionflow qr --revoke 链接）</p>"
+            f"</header><main><table><tr><th>门店</th><th>任务</th><th>打印</th></tr>{rows}</table></main>")
+    return page("门店任务二维码", body)
+
+
 def render_refusal(text: str) -> str:
     return page("无法打开", f'<p class="refused">⛔ {escape(text)}</p>')

@@ -4,6 +4,8 @@ a token of another purpose and a staff member of another store are refused; ``ac
 from __future__ import annotations
 
 import base64
+import io
+import re
 from datetime import timedelta
 from pathlib import Path
 
@@ -126,3 +128,42 @@ async def test_printing_needs_a_fixed_secret(chat: LocalChat, tmp_path: Path, mo
                 assert text in str(e)
         assert len((await s.execute(select(LinkToken))).scalars().all()) == n
     assert not (tmp_path / "none").exists()
+
+
+async def test_the_admin_page_prints_fresh_codes(chat: LocalChat, monkeypatch: pytest.MonkeyPatch) -> None:
+    r = await chat.client.get("/admin/store/qr")  # the test client is a direct local call: allowed like the jobs API
+    html = await r.text()
+    assert r.status == 200 and "长沙旗舰店" in html and "门店接待" in html
+    [png_path] = re.findall(r'href="(/admin/store/qr/\d+\.png)"', html)[:1]
+    r = await chat.client.get(png_path)
+    assert r.status == 200 and r.content_type == "image/png"
+    [code] = zxingcpp.read_barcodes(Image.open(io.BytesIO(await r.read())))
+    async with chat.service.db.session() as s:
+        assert await chat.service.store_page.links.task_of(s, code.text.rsplit("/", 1)[1], chat.clock.now())
+    r = await chat.client.get(png_path.replace(".png", ".svg"))
+    assert r.status == 200 and "门店接待" in await r.text()
+    for bad in ("/admin/store/qr/999.png", "/admin/store/qr/1.gif", "/admin/store/qr/x.png"):
+        assert (await chat.client.get(bad)).status == 404, bad
+    r = await chat.client.get(png_path, headers={"X-Forwarded-For": "203.0.113.9"})  # through a proxy: a token
+    assert r.status == 403
+    monkeypatch.delenv("ACTIONFLOW_TOKEN_SECRET")
+    r = await chat.client.get(png_path)
+    assert r.status == 409 and "ACTIONFLOW_TOKEN_SECRET" in await r.text()
+
+
+def test_the_command_line_prints_and_refuses(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                            capsys: pytest.CaptureFixture[str]) -> None:
+    from bot.cli import main
+
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("ACTIONFLOW_TOKEN_SECRET", SECRET)
+    assert main(["init"]) == 0 and main(["demo"]) == 0
+    assert main(["qr"]) == 2 and "需要 --store 和 --task" in capsys.readouterr().err
+    assert main(["qr", "--store", STORE, "--task", "门店接待", "--out", "codes"]) == 0
+    png, svg, url = capsys.readouterr().out.strip().splitlines()[-3:]
+    assert Path(png).is_file() and Path(svg).is_file()
+    [code] = zxingcpp.read_barcodes(Image.open(png))
+    assert code.text == url
+    assert main(["qr", "--revoke", url]) == 0 and "revoked" in capsys.readouterr().out
+    assert main(["qr", "--revoke", url]) == 2 and "未做任何修改" in capsys.readouterr().err
+    assert main(["qr", "--store", "无此店", "--task", "门店接待"]) == 2 and "没有门店" in capsys.readouterr().err
