@@ -123,7 +123,7 @@ class StorePage:
     async def scan(self, request: web.Request) -> web.StreamResponse:
         self.guard.check(request)
         token = request.match_info["token"]
-        async with self.db.write() as s:
+        async with self.db.session() as s:  # only reads: no write lock per scan
             subject = await self.links.qr.open(s, token, self.now())
             task = await _task(s, subject)
             if task is None:
