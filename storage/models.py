@@ -485,6 +485,7 @@ class ApprovalStep(SQLModel, table=True):
     warned_at: datetime | None = _ts()
     card_id: str | None = None  # the approver's card
 
+
 class TaskStatus(StrEnum):
     open = "open"  # sent to the assignee, not answered yet
     accepted = "accepted"

@@ -8,6 +8,7 @@ so a repeated send shows once.
 
 from __future__ import annotations
 
+import asyncio
 import os
 import re
 import time
@@ -186,7 +187,7 @@ class LocalChannel(Channel):
         async with self.db.session() as s:
             row = await s.get(LocalChatMessage, message_id)
         body = body_of(row.body) if row is not None and row.direction == "out" else None
-        if not isinstance(body, ImageBody) or not Path(body.image.path).is_file():
+        if not isinstance(body, ImageBody) or not await asyncio.to_thread(Path(body.image.path).is_file):
             raise web.HTTPNotFound(text="没有这张图片")
         return web.FileResponse(body.image.path, headers={"Cache-Control": "private, max-age=3600"})
 
