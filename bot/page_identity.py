@@ -24,9 +24,12 @@ import json
 import re
 from collections.abc import Mapping
 from html import escape
+from urllib.parse import urlsplit
 
 from aiohttp import web
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
 from yarl import URL
 
 from bot.channels.base import Channel, ChannelError
@@ -37,8 +40,7 @@ from bot.channels.feishu.channel import FeishuChannel
 from bot.channels.wecom import oauth as wecom_oauth
 from bot.channels.wecom.channel import WecomChannel
 from bot.config import Config
-from bot.timeline_page import _accounts, _person
-from storage.models import Person
+from storage.models import Identity, Person
 
 WECOM_UA = re.compile(r"wxwork", re.IGNORECASE)
 FEISHU_UA = re.compile(r"Lark|Feishu", re.IGNORECASE)
@@ -93,6 +95,18 @@ class PageIdentity:
         if not self.personas or not persona.isdigit() or len(persona) > 18:
             return None
         return await _person(s, "local", persona)
+
+
+def _accounts(api_base: str) -> str:
+    """Feishu's accounts host beside its API host (open.feishu.cn → accounts.feishu.cn; Lark likewise)."""
+    host = urlsplit(api_base).hostname or ""
+    return f"https://accounts.{host[5:]}" if host.startswith("open.") else "https://accounts.feishu.cn"
+
+
+async def _person(s: AsyncSession, platform: str, external_id: str) -> Person | None:
+    return (await s.execute(select(Person).join(Identity, col(Identity.person_id) == col(Person.id)).where(
+        col(Identity.platform) == platform, col(Identity.external_id) == external_id,
+        col(Person.active).is_(True)))).scalar_one_or_none()
 
 
 def _dingtalk_shim(back: str) -> str:

@@ -16,6 +16,7 @@ from bot.timeline_page import page_link
 from handlers.clock import FixedClock
 from handlers.rhythm import REAL
 from storage.models import ActionRecord
+from tests.dingtalk.chat import open_chat as open_dingtalk
 from tests.feishu.chat import open_chat as open_feishu
 from tests.harness import LocalChat, userid
 from tests.tasks.test_flow import asked
@@ -80,24 +81,33 @@ APPS = {  # platform → (how to open a deployment of it, its in-app User-Agent,
     "wecom": (open_wecom, "Mozilla/5.0 wxwork/4.1.22 MicroMessenger/7.0.1",
               "https://open.weixin.qq.com/connect/oauth2/authorize"),
     "feishu": (open_feishu, "Mozilla/5.0 Lark/7.20.0 LarkLocale/zh_CN", "https://accounts.feishu.cn/open-apis/authen/v1/"),
+    "dingtalk": (open_dingtalk, "Mozilla/5.0 AliApp(DingTalk/7.6.0) DingTalk(7.6.0)", "requestAuthCode"),
 }
+ADD_CODE = {"wecom": "add_oauth_code", "feishu": "add_oauth_code", "dingtalk": "add_auth_code"}
 
 
 @pytest.mark.parametrize("app", list(APPS))
 async def test_inside_the_app_the_member_is_named_by_oauth(app: str, tmp_path: Path, clock: FixedClock,
                                                            aiohttp_client: Any, aiohttp_server: Any,
                                                            monkeypatch: pytest.MonkeyPatch) -> None:
-    """A WeCom-only or Feishu-only deployment (emulator off): the page goes through the app's silent OAuth; the
-    code names the member, once; a code of another platform or a persona parameter means nothing there."""
+    """A deployment of one app (emulator off): the page goes through the app's own login step (WeCom/Feishu: silent
+    OAuth redirect; DingTalk: a page asking its client for a login-free code); the code names the member, once; a
+    code of another platform or a persona parameter means nothing there."""
     opener, agent, authorize = APPS[app]
     chat = await opener(tmp_path, clock, aiohttp_client, aiohttp_server, monkeypatch)
     fake = chat.fake  # type: ignore[attr-defined]
     link = page_link(chat.service.cfg)("D001", clock.now()).removeprefix("http://127.0.0.1:8080")
     r = await chat.client.get(link, headers={"User-Agent": agent}, allow_redirects=False)
-    assert r.status == 302 and r.headers["Location"].startswith(authorize)
-    assert quote(f"http://127.0.0.1:8080{link}", safe="") in r.headers["Location"] and f"state={app}" in r.headers["Location"]
-    fake.add_oauth_code("code-zw", userid(chat.person("张伟")))
-    fake.add_oauth_code("code-lq", userid(chat.person("刘强")))
+    if app == "dingtalk":
+        html = await r.text()
+        assert r.status == 200 and authorize in html and f'"http://127.0.0.1:8080{link}"' in html
+    else:
+        assert r.status == 302 and r.headers["Location"].startswith(authorize)
+        assert quote(f"http://127.0.0.1:8080{link}", safe="") in r.headers["Location"]
+        assert f"state={app}" in r.headers["Location"]
+    add_code = getattr(fake, ADD_CODE[app])
+    add_code("code-zw", userid(chat.person("张伟")))
+    add_code("code-lq", userid(chat.person("刘强")))
     r = await chat.client.get(f"{link}&code=code-zw&state={app}")
     assert r.status == 200 and f"{RUIFENG} · 客户时间线" in await r.text()
     r = await chat.client.get(f"{link}&code=code-zw&state={app}")  # a code is single use
@@ -105,7 +115,7 @@ async def test_inside_the_app_the_member_is_named_by_oauth(app: str, tmp_path: P
     r = await chat.client.get(f"{link}&code=code-lq&state={app}")
     assert r.status == 403 and "只对负责它的人可见" in await r.text()
     other = "feishu" if app == "wecom" else "wecom"
-    fake.add_oauth_code("code-zw2", userid(chat.person("张伟")))
+    add_code("code-zw2", userid(chat.person("张伟")))
     r = await chat.client.get(f"{link}&code=code-zw2&state={other}")  # not a platform this deployment runs
     assert r.status == 403 and RUIFENG not in await r.text()
     r = await chat.client.get(f"{link}&as={chat.person('张伟').id}")  # no emulator here: no personas
