@@ -76,6 +76,13 @@ class PageIdentity:
                                 headers={"Cache-Control": "no-store"})
         return None
 
+    def gate(self, request: web.Request, back: str) -> web.StreamResponse | None:
+        """``challenge`` for a handler: a redirect is raised, the DingTalk page returned, None: go on."""
+        step = self.challenge(request, back)
+        if isinstance(step, web.HTTPException):
+            raise step
+        return step
+
     async def person(self, s: AsyncSession, request: web.Request) -> Person | None:
         code, platform = request.query.get("code", ""), request.query.get("state", "")
         if code:

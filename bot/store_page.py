@@ -128,10 +128,7 @@ class StorePage:
             task = await _task(s, subject)
             if task is None:
                 return _refuse(EXPIRED)
-            step = self.identity.challenge(request, self.links.url(token))
-            if isinstance(step, web.HTTPException):
-                raise step  # a redirect into the app's OAuth
-            if step is not None:
+            if (step := self.identity.gate(request, self.links.url(token))) is not None:
                 return step
             person = await self.identity.person(s, request)
             if person is None:
@@ -216,10 +213,7 @@ class StorePage:
         store_id = self.links.funnel_signer.subject(token, self.now().timestamp())
         if store_id is None or not store_id.isdigit():
             return _refuse("链接无效或已过期：请在聊天里重新发「门店任务」。")
-        step = self.identity.challenge(request, f"{self.links.base}/store/funnel/{token}")
-        if isinstance(step, web.HTTPException):
-            raise step
-        if step is not None:
+        if (step := self.identity.gate(request, f"{self.links.base}/store/funnel/{token}")) is not None:
             return step
         async with self.db.session() as s:
             person = await self.identity.person(s, request)

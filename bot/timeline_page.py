@@ -108,10 +108,7 @@ class TimelinePage:
             return _refuse(EXPIRED)
         # inside an app: its login step comes back here with ?code=…&state=<platform> naming the member
         back = f"{self.cfg.server.public_url.rstrip('/')}{request.path}?t={quote(request.query.get('t', ''))}"
-        step = self.identity.challenge(request, back)
-        if isinstance(step, web.HTTPException):
-            raise step
-        if step is not None:
+        if (step := self.identity.gate(request, back)) is not None:
             return step
         async with self.db.session() as s:
             person = await self.identity.person(s, request)
