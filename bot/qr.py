@@ -14,8 +14,6 @@ from pathlib import Path
 import segno
 from PIL import Image, ImageDraw, ImageFont
 
-from cards.chart import FontMissing, font_path, missing_glyphs
-
 SCALE = 8
 BORDER = 4
 
@@ -25,6 +23,9 @@ def caption(store: str, task: str) -> str:
 
 
 def png(url: str, label: str) -> bytes:
+    # matplotlib loads only when a code is printed (the CLI starts in every test that runs it)
+    from cards.chart import FontMissing, font_path, missing_glyphs
+
     qr = segno.make(url, error="m", micro=False)
     buf = io.BytesIO()
     qr.save(buf, kind="png", scale=SCALE, border=BORDER)

@@ -15,9 +15,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
 from bot.config import Config
-from bot.links import revoke
-from bot.qr import caption, write
-from bot.store_page import StoreLinkBook
 from storage.models import Store, StoreTask
 
 
@@ -30,6 +27,10 @@ async def make_qr(s: AsyncSession, cfg: Config, store_name: str, task_name: str,
     if not cfg.security.token_secret:
         raise QrError(f"打印的二维码要用固定的签名密钥：请先设置环境变量 {cfg.security.token_secret_env}"
                       "（否则重启后所有二维码失效）。未生成任何文件。")
+    # the page and picture code load only for this command, not at every CLI start
+    from bot.qr import caption, write
+    from bot.store_page import StoreLinkBook
+
     now = now or datetime.now(UTC)
     store = (await s.execute(select(Store).where(col(Store.name) == store_name))).scalar_one_or_none()
     if store is None:
@@ -46,6 +47,9 @@ async def make_qr(s: AsyncSession, cfg: Config, store_name: str, task_name: str,
 
 async def revoke_qr(s: AsyncSession, cfg: Config, link: str, now: datetime | None = None) -> str:
     token = link.rstrip("/").rsplit("/", 1)[-1]
+    from bot.links import revoke
+    from bot.store_page import StoreLinkBook
+
     jti = StoreLinkBook(cfg).qr.signer.subject(token, (now or datetime.now(UTC)).timestamp())
     if jti is None or not await revoke(s, jti, now or datetime.now(UTC)):
         raise QrError("不是本服务签发的有效二维码链接（或已停用、已过期）；未做任何修改。")

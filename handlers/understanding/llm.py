@@ -15,15 +15,8 @@ import asyncio
 import json
 import logging
 from datetime import date, datetime, timedelta
-from typing import Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
-from openai import AsyncOpenAI
-from openai.types.chat import (
-    ChatCompletionMessageParam,
-    ChatCompletionSystemMessageParam,
-    ChatCompletionUserMessageParam,
-)
-from openai.types.shared_params import ResponseFormatJSONObject
 from pydantic import (
     BaseModel,
     BeforeValidator,
@@ -36,6 +29,9 @@ from pydantic import (
 
 from .directory import Directory
 from .tagger import Understanding, understand
+
+if TYPE_CHECKING:  # the openai package costs ~1 s to import: only a deployment that turns the LLM on pays it
+    from openai.types.chat import ChatCompletionMessageParam
 
 logger = logging.getLogger(__name__)
 
@@ -148,9 +144,9 @@ def _messages(text: str, now: datetime, directory: Directory, rules: Understandi
         "rules_guess": rules.to_contract(),
     }
     return [
-        ChatCompletionSystemMessageParam(role="system", content=_SYSTEM_PROMPT),
-        ChatCompletionSystemMessageParam(role="system", content="客户目录:\n" + _directory_lines(directory, rules.customer_candidates)),
-        ChatCompletionUserMessageParam(role="user", content=json.dumps(user, ensure_ascii=False)),
+        {"role": "system", "content": _SYSTEM_PROMPT},
+        {"role": "system", "content": "客户目录:\n" + _directory_lines(directory, rules.customer_candidates)},
+        {"role": "user", "content": json.dumps(user, ensure_ascii=False)},
     ]
 
 
@@ -195,6 +191,8 @@ async def ask_llm(
     text: str, now: datetime, directory: Directory, settings: LLMSettings, rules: Understanding
 ) -> Understanding:
     """The model's validated answer; raises on timeout, HTTP error, bad JSON or schema violation."""
+    from openai import AsyncOpenAI
+
     client = AsyncOpenAI(
         base_url=settings.base_url,
         api_key=settings.api_key or "not-needed",
@@ -206,7 +204,7 @@ async def ask_llm(
             response = await client.chat.completions.create(
                 model=settings.model,
                 messages=_messages(text, now, directory, rules),
-                response_format=ResponseFormatJSONObject(type="json_object"),
+                response_format={"type": "json_object"},
                 temperature=0,
             )
     finally:

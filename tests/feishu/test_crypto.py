@@ -32,7 +32,7 @@ def test_what_we_encrypt_lark_oapi_decrypts(text: str) -> None:
 @pytest.mark.parametrize("bad", [
     "not base64!!", base64.b64encode(b"short").decode(), base64.b64encode(os.urandom(40)).decode(),
     feishu_encrypt("another-key", '{"a":1}'), "",
-])
+], ids=["not-base64", "short", "random-bytes", "other-key", "empty"])
 def test_bad_ciphertext_is_refused_never_a_crash(bad: str) -> None:
     with pytest.raises(CallbackRefused):
         decrypt(KEY, bad)
