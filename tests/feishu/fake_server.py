@@ -25,7 +25,7 @@ import itertools
 import json
 import os
 import time
-from collections import defaultdict
+from collections import defaultdict, deque
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -120,9 +120,23 @@ class FakeFeishu:
     _uuids: dict[str, tuple[str, float]] = field(default_factory=dict)
     _per_user: dict[str, list[float]] = field(default_factory=lambda: defaultdict(list))
     app_per_second: int | None = None  # the app-wide send limit (Feishu: 50/s), enforced when set
-    throttled: int = 0  # sends answered 99991400 by that limit
+    app_per_minute: int | None = None  # and its per-minute one (Feishu: 1000/min, the binding one for fan-outs)
+    throttled: int = 0  # sends answered 99991400 by those limits
     _app_sent: list[float] = field(default_factory=list)
+    _app_minute: deque[float] = field(default_factory=deque)
     _n: itertools.count = field(default_factory=lambda: itertools.count(1))
+
+    def _app_throttled(self, tick: float) -> bool:
+        """Feishu's app-wide send limits, a sliding second and a sliding minute; a refused send spends neither."""
+        self._app_sent = [t for t in self._app_sent if tick - t < 1.0]
+        while self._app_minute and tick - self._app_minute[0] >= 60.0:
+            self._app_minute.popleft()
+        if (self.app_per_second is not None and len(self._app_sent) >= self.app_per_second) or (
+                self.app_per_minute is not None and len(self._app_minute) >= self.app_per_minute):
+            return True
+        self._app_sent.append(tick)
+        self._app_minute.append(tick)
+        return False
 
     # ---- test controls -----------------------------------------------------------------------
     def fail(self, path: str, *codes: int) -> None:
@@ -261,12 +275,9 @@ class FakeFeishu:
         recent = [t for t in self._per_user[str(receive_id)] if tick - t < 1.0]
         if len(recent) >= 5:
             return self._err(230020)
-        if self.app_per_second is not None:  # checked after the per-user limit, which spends no app budget
-            self._app_sent = [t for t in self._app_sent if tick - t < 1.0]
-            if len(self._app_sent) >= self.app_per_second:
-                self.throttled += 1
-                return self._err(99991400, 429, {"x-ogw-ratelimit-reset": "1"})
-            self._app_sent.append(tick)
+        if self._app_throttled(tick):  # checked after the per-user limit, which spends no app budget
+            self.throttled += 1
+            return self._err(99991400, 429, {"x-ogw-ratelimit-reset": "1"})
         self._per_user[str(receive_id)] = [*recent, tick]
         mid = f"om_fake{next(self._n):06d}"
         self.messages[mid] = Message(mid, str(receive_id), str(msg_type), content, now, reply_to=reply_to)
