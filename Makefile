@@ -39,8 +39,10 @@ lint: $(STAMP)
 	$(VENV)/bin/mypy
 
 # pytest exits 5 when it collects no tests; make treats that as a failure like any other.
+# Two workers (pytest-xdist): much of the suite waits on subprocesses, Chromium and PostgreSQL, so two
+# keep both cores of a CI machine busy; each worker starts its own throw-away PostgreSQL.
 test: $(STAMP) system-deps lint
-	$(PY) -m pytest -q -p no:cacheprovider
+	$(PY) -m pytest -q -p no:cacheprovider -n 2
 
 bench: $(STAMP)
 	$(PY) -m bench.ingest
