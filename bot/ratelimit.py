@@ -43,31 +43,37 @@ class RateLimiter:
                 copy._sent[key].extend(times)
         return copy
 
-    def _wait(self, key: str, now: float) -> float:
+    def _wait(self, key: str, now: float, n: int = 1) -> float:
+        """Seconds until ``n`` more sends fit every window (``n`` capped at a window's size, so a text of
+        more pieces than a window holds still goes once that window is empty)."""
         sent = self._sent[key]
         longest = self.windows[-1][1] if self.windows else 0
         while sent and sent[0] <= now - longest:
             sent.popleft()
         wait = 0.0
         for limit, span in self.windows:
-            recent = [t for t in sent if t > now - span] if len(sent) >= limit else []
-            if len(recent) >= limit:
-                wait = max(wait, recent[-limit] + span - now)
+            need = min(n, limit)
+            if len(sent) + need <= limit:
+                continue
+            recent = [t for t in sent if t > now - span]
+            if len(recent) + need > limit:  # wait until enough of the oldest leave the window
+                wait = max(wait, recent[len(recent) + need - limit - 1] + span - now)
         return wait
 
     def app_wait(self, now: float) -> float:
         """Seconds until the app-wide budget has room again (0 when it has, or there is none)."""
         return self.app._wait(APP, now) if self.app else 0.0
 
-    def reserve(self, key: str, now: float) -> float:
-        wait = max(self._wait(key, now), self.app._wait(APP, now) if self.app else 0.0)
+    def reserve(self, key: str, now: float, n: int = 1) -> float:
+        """Take ``n`` slots at once (a long text the platform gets as n messages) or say how long to wait."""
+        wait = max(self._wait(key, now, n), self.app._wait(APP, now, n) if self.app else 0.0)
         if wait > 0:
             return wait
-        self._sent[key].append(now)
+        self._sent[key].extend([now] * n)
         if self.app:
-            self.app._sent[APP].append(now)
+            self.app._sent[APP].extend([now] * n)
         if self._tracks:
-            self.taken += [(key, now), (APP, now)] if self.app else [(key, now)]
+            self.taken += [(key, now), (APP, now)] * n if self.app else [(key, now)] * n
         return 0.0
 
 

@@ -245,7 +245,7 @@ class Sender:
                 plan.app_full_until = min(plan.app_full_until or until, until)
                 held.add(key)
                 continue
-            wait = limiter.reserve(msg.recipient, clock_s)
+            wait = limiter.reserve(msg.recipient, clock_s, channel.sends(msg) if msg.op != "update" else 1)
             if wait > 0:
                 plan.deferred.append((_id(msg), now + timedelta(seconds=wait)))
                 held.add(key)

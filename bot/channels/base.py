@@ -254,6 +254,11 @@ class Channel(ABC):
     async def deliver(self, msg: OutboxMessage) -> Delivery:
         """Send ``msg.body`` ({"text"} or {"card"}) to ``msg.recipient``; repeat-safe for one key."""
 
+    def sends(self, msg: OutboxMessage) -> int:
+        """How many platform messages delivering ``msg`` takes (a long text goes in pieces): the sender
+        reserves that many slots of the rate budgets, which several processes share on PostgreSQL."""
+        return 1
+
     @abstractmethod
     async def update_card(self, msg: OutboxMessage, refs: dict[str, Any]) -> Delivery:
         """Replace a sent card (refs as returned by ``deliver``) with ``msg.body["card"]``."""

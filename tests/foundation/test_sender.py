@@ -117,6 +117,35 @@ def test_rate_limiter_windows() -> None:
     assert rl.reserve("other", 30.0) == 0
 
 
+def test_a_text_in_pieces_takes_as_many_slots() -> None:
+    rl = RateLimiter([(3, 60)], app_windows=[(4, 10)])
+    assert rl.reserve("u", 0.0, 2) == 0
+    assert rl.reserve("u", 1.0, 2) == 59.0  # 2 + 2 > 3: one of the first two must leave the minute first
+    assert rl.reserve("u", 1.0, 1) == 0  # a single message still fits
+    assert rl.reserve("v", 2.0, 2) == 8.0  # the app's 4 per 10 s: 3 taken by u, so 2 more wait for t=10
+    assert rl.reserve("v", 2.0, 1) == 0
+    copy = rl.with_history({"u": [100.0], "*": [100.0]})
+    assert copy.reserve("u", 100.0, 2) == 0 and copy.taken == [("u", 100.0), ("*", 100.0)] * 2
+
+
+def test_a_text_of_more_pieces_than_a_window_holds_goes_when_the_window_is_empty() -> None:
+    rl = RateLimiter([(3, 60)])
+    assert rl.reserve("u", 0.0, 5) == 0  # capped at the window's size: it would otherwise never go
+    assert rl.reserve("u", 10.0) == 50.0  # and all five count against what follows
+
+
+async def test_the_sender_reserves_a_slot_for_every_piece(tmp_path: Path) -> None:
+    class Pieces(FlakyChannel):
+        def sends(self, msg: OutboxMessage) -> int:
+            return 2 if msg.body["text"].startswith("长") else 1
+
+    ch = Pieces(failures=0, limiter=RateLimiter([(3, 60.0)]))
+    db, sender = await _setup(tmp_path, ch, ["长一", "短", "长二"])
+    await sender.tick()
+    assert ch.accepted == ["长一", "短"]  # 2 + 1 slots: the second long text waits for the window
+    await db.close()
+
+
 async def test_a_row_another_sender_claimed_since_it_was_read_is_not_won(tmp_path: Path) -> None:
     """The batch claim checks each row's attempt count: a stale read wins nothing, a fresh one wins all."""
     db, _ = await _setup(tmp_path, FlakyChannel(failures=0), ["一", "二", "三"])
