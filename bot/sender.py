@@ -222,8 +222,12 @@ class Sender:
                 first.setdefault((msg.platform, msg.recipient), _id(msg))
             held = {key for key, i in first.items() if earlier.get(key, i) < i}
         sending_cards: set[str] = set()
+        paced: dict[tuple[str, str], datetime] = {}  # recipients whose queue waits for a rate window, until when
         for msg in rows:
             key = (msg.platform, msg.recipient)
+            if key in paced:  # behind a paced message: due with it, never before it (order per recipient)
+                plan.deferred.append((_id(msg), paced[key]))
+                continue
             if key in held:
                 continue
             channel = self.channels.get(msg.platform)
@@ -247,8 +251,8 @@ class Sender:
                 continue
             wait = limiter.reserve(msg.recipient, clock_s, channel.sends(msg) if msg.op != "update" else 1)
             if wait > 0:
-                plan.deferred.append((_id(msg), now + timedelta(seconds=wait)))
-                held.add(key)
+                paced[key] = now + timedelta(seconds=wait)
+                plan.deferred.append((_id(msg), paced[key]))
                 continue
             if msg.op != "update" and msg.card_id:
                 sending_cards.add(msg.card_id)

@@ -151,6 +151,26 @@ async def test_per_member_pacing(wservice: Service, wclient: Any, fake: FakeWeco
     assert all((w.next_attempt_at.replace(tzinfo=UTC) - datetime.now(UTC)).total_seconds() > 30 for w in waiting)
 
 
+async def test_a_long_text_spends_a_slot_per_piece(wservice: Service, wclient: Any, fake: FakeWecom) -> None:
+    """28 short texts, then one of 3 pieces: 31 > 30 per minute, so it waits for the window, and the short
+    text behind it (which would fit) waits with it: a member reads them in the order they were written."""
+    async with wservice.db.write() as s:
+        for i, text in enumerate([f"#{i}" for i in range(28)] + ["长" * 2000, "之后"]):
+            await outbox.enqueue(s, key=f"piece{i}", platform="wecom", recipient=REP_USERID, body={"text": text},
+                                 now=datetime.now(UTC))
+    wservice.sender.wake()
+
+    async def held_back() -> bool:
+        async with wservice.db.session() as s:
+            rows = (await s.execute(select(OutboxMessage).where(OutboxMessage.status == OutboxStatus.pending))).scalars()
+            return [(w.next_attempt_at.replace(tzinfo=UTC) - datetime.now(UTC)).total_seconds() > 30 for w in rows] \
+                == [True] * 2
+
+    await eventually(held_back)
+    await eventually(lambda: _true(len(fake.delivered) >= 28))
+    assert [b["text"]["content"] for b in fake.delivered] == [f"#{i}" for i in range(28)]
+
+
 async def _true(v: bool) -> bool:
     return v
 

@@ -211,6 +211,11 @@ class DingtalkChannel(Channel):
                 return await self._send_media(msg, "file", f.path, f.name)
         raise ChannelError("unknown outbox body", retryable=False)
 
+    def sends(self, msg: OutboxMessage) -> int:
+        """Each piece of a long text is one more call against the app's budget."""
+        body = body_of(msg.body)
+        return len(split_utf8(body.text, TEXT_MAX_BYTES)) if isinstance(body, TextBody) else 1
+
     async def _send_text(self, recipient: str, text: str, *, markdown_title: str = "") -> Delivery:
         pieces = split_utf8(text, TEXT_MAX_BYTES)
         message_id = None

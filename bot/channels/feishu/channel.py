@@ -18,7 +18,6 @@ import asyncio
 import hashlib
 import logging
 import os
-import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -93,6 +92,10 @@ def numbered(text: str, limit: int = TEXT_MAX_CHARS) -> list[str]:
     """Pieces of at most ``limit`` characters, numbered "(1/3) …" when there is more than one."""
     pieces = [text[i:i + limit] for i in range(0, len(text), limit)] or [""]
     return pieces if len(pieces) == 1 else [f"({n}/{len(pieces)}) {p}" for n, p in enumerate(pieces, 1)]
+
+
+def text_pieces(text: str) -> list[str]:
+    return numbered(text.strip() or "（空消息）")
 
 
 def send_uuid(key: str, part: int = 0) -> str:
@@ -252,14 +255,14 @@ class FeishuChannel(Channel):
                                      send_uuid(msg.idempotency_key))
         return Delivery(message_id=mid, refs={})
 
+    def sends(self, msg: OutboxMessage) -> int:
+        """Each piece of a long text is one more message against the user's and the app's budgets."""
+        body = body_of(msg.body)
+        return len(text_pieces(body.text)) if isinstance(body, TextBody) else 1
+
     async def _send_text(self, msg: OutboxMessage, text: str) -> Delivery:
-        pieces = numbered(text.strip() or "（空消息）")
-        for _ in pieces[1:]:
-            wait = self.limiter.reserve(msg.recipient, time.monotonic())
-            if wait > 0:
-                raise ChannelError("per-user budget reached for a long text", retryable=True, retry_after=wait)
         first = None
-        for n, piece in enumerate(pieces):
+        for n, piece in enumerate(text_pieces(text)):
             mid = await self._post(msg, "text", {"text": piece}, send_uuid(msg.idempotency_key, n))
             first = first or mid
         return Delivery(message_id=first, refs={})

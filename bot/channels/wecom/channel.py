@@ -17,7 +17,6 @@ import asyncio
 import hashlib
 import logging
 import os
-import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -49,7 +48,7 @@ from handlers.clock import Clock
 from handlers.event import Event, EventKind
 from storage.db import Database
 from storage.models import Identity, OutboxMessage
-from storage.outbox import CardBody, FileBody, ImageBody, TextBody, body_of
+from storage.outbox import Body, CardBody, FileBody, ImageBody, TextBody, body_of
 
 log = logging.getLogger("actionflow.wecom")
 
@@ -106,6 +105,20 @@ def numbered(text: str, limit: int = TEXT_MAX_BYTES) -> list[str]:
         return pieces
     pieces = split_utf8(text, limit - 16)
     return [f"({i}/{len(pieces)}) {p}" for i, p in enumerate(pieces, 1)]
+
+
+def text_pieces(text: str) -> list[str]:
+    return numbered(text.strip() or "（空消息）")
+
+
+def group_pieces(recipient: str, body: Body) -> tuple[list[str], str]:
+    """What a group robot posts for ``body``: markdown pieces for a card, text pieces for a text, else none."""
+    if isinstance(body, CardBody):
+        text = render_markdown(Card.from_dict(body.card))
+        return split_utf8(text, MARKDOWN_MAX_BYTES.get(recipient, TEXT_MAX_BYTES)), "markdown"
+    if isinstance(body, TextBody):
+        return split_utf8(body.text or "（空消息）", TEXT_MAX_BYTES), "text"
+    return [], ""
 
 
 def task_id_for(key: str) -> str:
@@ -236,14 +249,16 @@ class WecomChannel(Channel):
                 return await self._send_text(msg, text)
         raise ChannelError("unknown outbox body", retryable=False)
 
+    def sends(self, msg: OutboxMessage) -> int:
+        """Each piece of a long text is one more message against the member's (or robot's) budget."""
+        body = body_of(msg.body)
+        if msg.recipient in GROUP_RECIPIENTS:
+            return len(group_pieces(msg.recipient, body)[0])
+        return len(text_pieces(body.text)) if isinstance(body, TextBody) else 1
+
     async def _send_text(self, msg: OutboxMessage, text: str) -> Delivery:
-        pieces = numbered(text.strip() or "（空消息）")
-        for _ in pieces[1:]:  # each extra piece is one more message against the member's budget
-            wait = self.limiter.reserve(msg.recipient, time.monotonic())
-            if wait > 0:
-                raise ChannelError("per-member budget reached for a long text", retryable=True, retry_after=wait)
         msgid = None
-        for piece in pieces:
+        for piece in text_pieces(text):
             data = await self.client.send({"touser": msg.recipient, "msgtype": "text", "text": {"content": piece},
                                            **self._dup()})
             msgid = msgid or data.get("msgid")
@@ -300,13 +315,8 @@ class WecomChannel(Channel):
         await self.client.recall(msgid)
 
     async def _deliver_group(self, msg: OutboxMessage) -> Delivery:
-        body = body_of(msg.body)
-        if isinstance(body, CardBody):
-            text = render_markdown(Card.from_dict(body.card))
-            pieces, kind = split_utf8(text, MARKDOWN_MAX_BYTES.get(msg.recipient, TEXT_MAX_BYTES)), "markdown"
-        elif isinstance(body, TextBody):
-            pieces, kind = split_utf8(body.text or "（空消息）", TEXT_MAX_BYTES), "text"
-        else:
+        pieces, kind = group_pieces(msg.recipient, body_of(msg.body))
+        if not pieces:
             raise ChannelError("group messages carry text or cards only", retryable=False)
         msgid = None
         for piece in pieces:
