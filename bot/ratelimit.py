@@ -10,15 +10,21 @@ from __future__ import annotations
 from collections import defaultdict, deque
 
 APP = "*"
+# The platform counts a send when it arrives, we count it when we reserve it; sends in flight together can
+# overtake one another, so a send reserved one window after another may arrive less than a window after it.
+# Channels stretch each window by this share of itself: jitter up to 1 % of a span never crosses a limit.
+IN_FLIGHT_SLACK = 0.01
 
 
 class RateLimiter:
     """``reserve`` either takes a slot now (returns 0) or says how many seconds to wait."""
 
-    def __init__(self, windows: list[tuple[int, float]], app_windows: list[tuple[int, float]] | None = None) -> None:
-        self.windows = sorted(windows, key=lambda w: w[1])  # (max sends, seconds)
+    def __init__(self, windows: list[tuple[int, float]], app_windows: list[tuple[int, float]] | None = None,
+                 slack: float = 0.0) -> None:
+        # (max sends, seconds), each span stretched by ``slack`` of itself
+        self.windows = sorted(((limit, span * (1 + slack)) for limit, span in windows), key=lambda w: w[1])
         self._sent: dict[str, deque[float]] = defaultdict(deque)
-        self.app = RateLimiter(app_windows) if app_windows else None
+        self.app = RateLimiter(app_windows, slack=slack) if app_windows else None
         self.taken: list[tuple[str, float]] = []  # (key, at) reserved by a ``with_history`` copy
         self._tracks = False  # only copies list what they took (a long-lived limiter would grow forever)
 

@@ -6,6 +6,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import pytest
 from sqlalchemy import select
 from sqlmodel import col
 
@@ -115,6 +116,17 @@ def test_rate_limiter_windows() -> None:
     wait = rl.reserve("u", 30.0)
     assert 29.9 < wait <= 30.0  # the first of the 30 leaves the minute window at t=60
     assert rl.reserve("other", 30.0) == 0
+
+
+def test_slack_keeps_a_window_open_longer_than_the_platforms_own() -> None:
+    """A send reserved a whole window after another may still arrive less than a window after it (both in
+    flight, the later one faster); the slack makes the next send wait 1 % of the span longer, app windows too."""
+    rl = RateLimiter([(2, 60.0)], app_windows=[(3, 100.0)], slack=0.01)
+    assert rl.reserve("u", 0.0) == 0 and rl.reserve("u", 0.0) == 0
+    assert rl.reserve("u", 60.0) == pytest.approx(0.6)  # the platform's minute is over, ours is not
+    assert rl.reserve("u", 60.6) == 0
+    assert rl.reserve("v", 60.6) == pytest.approx(40.4)  # the app's third of 100 s waits for t=101
+    assert rl.with_history({}).windows == rl.windows  # a shared-history copy keeps the stretched spans
 
 
 def test_a_text_in_pieces_takes_as_many_slots() -> None:

@@ -47,7 +47,7 @@ from bot.channels.dingtalk.inbound import PLATFORM, card_event, message_event
 from bot.channels.dingtalk.media import download
 from bot.channels.dingtalk.stream import StreamConnection
 from bot.config import ConfigError, DingtalkConfig
-from bot.ratelimit import RateLimiter
+from bot.ratelimit import IN_FLIGHT_SLACK, RateLimiter
 from cards.model import Card
 from cards.render_dingtalk import render_card_params, render_markdown
 from handlers.clock import Clock
@@ -103,7 +103,7 @@ class DingtalkChannel(Channel):
                                      oapi_base=cfg.oapi_base)
         self.stream = StreamConnection(self.client, {BOT_TOPIC: self._on_message, CARD_TOPIC: self._on_press},
                                        max_backoff_s=cfg.reconnect_max_s, silent_s=cfg.silent_reconnect_s)
-        self.limiter = RateLimiter([(cfg.rate_per_second, 1.0)])
+        self.limiter = RateLimiter([(cfg.rate_per_second, 1.0)], slack=IN_FLIGHT_SLACK)
         self.media_dir = Path(cfg.media_dir)
         self.webhooks: dict[str, tuple[str, int]] = {}  # userId → (1:1 sessionWebhook, expires at ms)
         self._uploaded: dict[str, str] = {}  # outbox key → media_id (a restart uploads again)

@@ -38,7 +38,7 @@ from bot.channels.feishu.crypto import decrypt, load_object, same, signature
 from bot.channels.feishu.inbound import CARD, PLATFORM, to_event
 from bot.config import ConfigError, FeishuConfig
 from bot.inbox import source_event
-from bot.ratelimit import RateLimiter
+from bot.ratelimit import IN_FLIGHT_SLACK, RateLimiter
 from bot.speech import pcm_of
 from cards.model import Card
 from cards.render_feishu import MAX_CARD_BYTES, render_card, render_text
@@ -119,7 +119,8 @@ class FeishuChannel(Channel):
         self.client = FeishuClient(cfg.api_base, creds.app_id, creds.app_secret, timeout_s=cfg.request_timeout_s,
                                    rate_per_second=cfg.rate_per_second)
         self.limiter = RateLimiter([(cfg.rate_per_user_per_second, 1.0)],
-                                   app_windows=[(cfg.rate_per_second, 1.0), (cfg.rate_per_minute, 60.0)])
+                                   app_windows=[(cfg.rate_per_second, 1.0), (cfg.rate_per_minute, 60.0)],
+                                   slack=IN_FLIGHT_SLACK)
         self.media_dir = Path(cfg.media_dir)
         self._uploaded: dict[str, str] = {}  # outbox key → image_key / file_key
         self.db = db

@@ -41,7 +41,7 @@ from bot.channels.wecom.groups import GROUP_RECIPIENTS, MARKDOWN_MAX_BYTES, Grou
 from bot.channels.wecom.inbound import PLATFORM, parse_callback
 from bot.channels.wecom.media import download
 from bot.config import ConfigError, WecomConfig
-from bot.ratelimit import RateLimiter
+from bot.ratelimit import IN_FLIGHT_SLACK, RateLimiter
 from cards.model import Card
 from cards.render_wecom import render_markdown, render_template_card
 from handlers.clock import Clock
@@ -144,7 +144,8 @@ class WecomChannel(Channel):
                                   timeout_s=cfg.request_timeout_s)
         self.groups = GroupSender(self.client, appchat_id=cfg.appchat_id, robot_key=creds.robot_key,
                                   robot_rate_per_min=cfg.robot_rate_per_min)
-        self.limiter = RateLimiter([(cfg.rate_per_member_per_min, 60.0), (cfg.rate_per_member_per_hour, 3600.0)])
+        self.limiter = RateLimiter([(cfg.rate_per_member_per_min, 60.0), (cfg.rate_per_member_per_hour, 3600.0)],
+                                   slack=IN_FLIGHT_SLACK)
         self.media_dir = Path(cfg.media_dir)
         self._uploaded: dict[str, str] = {}  # outbox key → media_id (valid 3 days; a restart re-uploads)
 

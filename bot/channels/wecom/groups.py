@@ -11,7 +11,7 @@ import time
 
 from bot.channels.base import ChannelError
 from bot.channels.wecom.client import WecomClient
-from bot.ratelimit import RateLimiter
+from bot.ratelimit import IN_FLIGHT_SLACK, RateLimiter
 
 APPCHAT = "@appchat"
 ROBOT = "@robot"
@@ -25,7 +25,7 @@ class GroupSender:
         self.client = client
         self.appchat_id = appchat_id
         self._robot_key = robot_key
-        self.robot_limiter = RateLimiter([(robot_rate_per_min, 60.0)])
+        self.robot_limiter = RateLimiter([(robot_rate_per_min, 60.0)], slack=IN_FLIGHT_SLACK)
 
     async def send(self, recipient: str, msgtype: str, content: str) -> str | None:
         """``msgtype`` text or markdown; returns the platform message id when there is one."""
