@@ -137,13 +137,14 @@ async def run(reps: int, per_minute: int | None) -> dict[str, float]:
 
 async def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__)
-    ap.add_argument("--reps", type=int, default=10_000, help="reps of the 50/s run")
+    ap.add_argument("--reps", type=int, default=10_000, help="reps of the 50/s run; 0 skips it")
     ap.add_argument("--minute-reps", type=int, default=2_500,
                     help="reps of the run under Feishu's full limits (50/s and 1000/min); 0 skips it")
     args = ap.parse_args()
-    print(f"— Feishu's {APP_LIMIT}/s app limit alone —", flush=True)
-    r = await run(args.reps, None)
-    print(f"achieved {r['rate']:.1f} msg/s ÷ limit {APP_LIMIT}/s = {r['rate'] / APP_LIMIT:.3f}  (target ≥ 0.95)")
+    if args.reps:
+        print(f"— Feishu's {APP_LIMIT}/s app limit alone —", flush=True)
+        r = await run(args.reps, None)
+        print(f"achieved {r['rate']:.1f} msg/s ÷ limit {APP_LIMIT}/s = {r['rate'] / APP_LIMIT:.3f}  (target ≥ 0.95)")
     if args.minute_reps:
         print(f"\n— Feishu's full app limits: {APP_LIMIT}/s and {MINUTE_LIMIT}/min (the binding one) —", flush=True)
         r = await run(args.minute_reps, MINUTE_LIMIT)
