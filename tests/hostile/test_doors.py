@@ -10,7 +10,8 @@ tests/feishu/test_callback.py, tests/dingtalk/test_http_mode.py, tests/foundatio
 one holds every door to the same list: forged and missing signatures, replays outside the window,
 malformed, truncated and invalid UTF-8 bodies, XML bombs and external entities, 10 MB bodies.
 Then, on every platform, the authentic but unauthorized: a stranger's message and a card pressed by the
-wrong person change nothing.
+wrong person change nothing. Every test here runs on SQLite and on PostgreSQL (``ACTIONFLOW__DATABASE__URL``
+overrides the deployments' database, as it would in production).
 """
 
 from __future__ import annotations
@@ -51,6 +52,13 @@ BOMB = (b'<?xml version="1.0"?><!DOCTYPE lolz [<!ENTITY lol "lol">'
 XXE = b'<?xml version="1.0"?><!DOCTYPE x [<!ENTITY e SYSTEM "file:///etc/passwd">]><xml><Encrypt>&e;</Encrypt></xml>'
 DINGTALK_PATH = "/dingtalk/callback"
 LEADS_TOKEN = "hostile-leads-token-0123456789"
+
+
+@pytest.fixture(autouse=True)
+def backend(db_url: str, monkeypatch: pytest.MonkeyPatch) -> str:
+    """Each door on both backends: the environment variable wins over every deployment's config file."""
+    monkeypatch.setenv("ACTIONFLOW__DATABASE__URL", db_url)
+    return db_url
 
 
 @dataclass
@@ -222,9 +230,10 @@ async def send(client: TestClient, p: Probe) -> int:
 @pytest.mark.parametrize("door", list(DOORS))
 async def test_hostile_requests_are_refused_and_change_nothing(door: str, tmp_path: Path, clock: FixedClock,
                                                                aiohttp_client: Any, aiohttp_server: Any,
-                                                               monkeypatch: pytest.MonkeyPatch) -> None:
+                                                               monkeypatch: pytest.MonkeyPatch, backend: str) -> None:
     opener, probes = DOORS[door]
     chat = await opener(tmp_path, clock, aiohttp_client, aiohttp_server, monkeypatch)
+    assert chat.service.cfg.database.url == backend
     before = await counts(chat.service)
     got = {p.name: await send(chat.client, p) for p in probes(chat)}  # type: ignore[arg-type]
     assert got == {p.name: p.status for p in probes(chat)}  # type: ignore[arg-type]
@@ -237,13 +246,13 @@ async def test_hostile_requests_are_refused_and_change_nothing(door: str, tmp_pa
 
 async def test_hostile_stream_frames_are_acked_and_change_nothing(tmp_path: Path, clock: FixedClock,
                                                                   aiohttp_client: Any, aiohttp_server: Any,
-                                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+                                                                  monkeypatch: pytest.MonkeyPatch, backend: str) -> None:
     """A Stream frame comes over our own authenticated connection, so it is the platform speaking: an
     unreadable one is ACKed (else the gateway pushes it forever) and dropped; one without a sender or with a
     press that is not ours is kept as a system event and never answered (tests/dingtalk/test_inbound.py).
     Nothing else changes and the connection stays up."""
     chat = await PLATFORMS["dingtalk"](tmp_path, clock, aiohttp_client, aiohttp_server, monkeypatch)
-    assert isinstance(chat, DingtalkChat)
+    assert isinstance(chat, DingtalkChat) and chat.service.cfg.database.url == backend
     fake = chat.fake
     before = await counts(chat.service)
     frames = [
@@ -287,8 +296,9 @@ async def stranger_says(chat: Chat, text: str) -> None:
 @pytest.mark.parametrize("platform", list(PLATFORMS))
 async def test_strangers_and_wrong_pressers_change_nothing(platform: str, tmp_path: Path, clock: FixedClock,
                                                            aiohttp_client: Any, aiohttp_server: Any,
-                                                           monkeypatch: pytest.MonkeyPatch) -> None:
+                                                           monkeypatch: pytest.MonkeyPatch, backend: str) -> None:
     chat = await PLATFORMS[platform](tmp_path, clock, aiohttp_client, aiohttp_server, monkeypatch)
+    assert chat.service.cfg.database.url == backend
     seeded_records = (await counts(chat.service))["ActionRecord"]
     await stranger_says(chat, TEXT)
     await chat.settle()
