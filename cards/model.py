@@ -6,7 +6,7 @@ and what it means is decided server-side from the stored card, never from values
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from typing import Any, Literal
 
 Color = Literal["blue", "green", "yellow", "red", "grey"]
@@ -61,7 +61,14 @@ class Card:
         return {b.action for b in self.buttons} | {i.action for i in self.inputs}
 
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        """``asdict`` spelled out: it deep-copies field by field, and a morning stores 5,000 of these."""
+        return {"kind": self.kind, "title": self.title, "color": self.color, "subtitle": self.subtitle,
+                "facts": [{"label": f.label, "value": f.value} for f in self.facts], "lines": list(self.lines),
+                "buttons": [{"action": b.action, "label": b.label, "style": b.style, "group": b.group}
+                            for b in self.buttons],
+                "inputs": [{"name": i.name, "kind": i.kind, "label": i.label, "action": i.action, "value": i.value}
+                           for i in self.inputs],
+                "note": self.note, "card_id": self.card_id}
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> Card:

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, time
 from typing import Any, Protocol
 
-from sqlalchemy import Select, select, true
+from sqlalchemy import ColumnElement, Select, func, select, true
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.selectable import ScalarSelect
 from sqlmodel import col
@@ -76,12 +76,13 @@ def latest_record_id() -> ScalarSelect[Any]:
 
 
 def customers_with_latest(dialect: str = "sqlite") -> Select[*tuple[Any, ...]]:
-    """Customers joined to their newest real record (if any); callers add the WHERE.
+    """Customers (id, short label, owner, stage, created, last action, block reason) joined to their newest
+    real record (id, next touch, type), if any; callers add the WHERE.
 
     PostgreSQL gets a LATERAL join: given ``id = (correlated subquery)`` as a join condition it hashes
     the whole action_record table instead (a cost that grows with history); SQLite has no LATERAL and
     runs the subquery per customer, one backwards index step each."""
-    customer = (col(Customer.id), col(Customer.name), col(Customer.aliases), col(Customer.owner_id), col(Customer.stage),
+    customer = (col(Customer.id), short_label().label("label"), col(Customer.owner_id), col(Customer.stage),
                 col(Customer.created_at), col(Customer.last_action_at), col(Customer.block_reason))
     if dialect == "postgresql":
         latest = (
@@ -89,10 +90,10 @@ def customers_with_latest(dialect: str = "sqlite") -> Select[*tuple[Any, ...]]:
             .where(col(ActionRecord.customer_id) == col(Customer.id), col(ActionRecord.status).in_(REAL))
             .order_by(col(ActionRecord.created_at).desc()).limit(1).lateral("latest")
         )
-        return (select(*customer, latest.c.id, latest.c.next_touch, latest.c.type)
+        return (select(*customer, latest.c.id.label("record_id"), latest.c.next_touch, latest.c.type)
                 .select_from(Customer).outerjoin(latest, true()))
     return (
-        select(*customer, col(ActionRecord.id), col(ActionRecord.next_touch), col(ActionRecord.type))
+        select(*customer, col(ActionRecord.id).label("record_id"), col(ActionRecord.next_touch), col(ActionRecord.type))
         .select_from(Customer)
         .outerjoin(ActionRecord, col(ActionRecord.id) == latest_record_id())
     )
@@ -100,4 +101,9 @@ def customers_with_latest(dialect: str = "sqlite") -> Select[*tuple[Any, ...]]:
 
 def short_name(name: str, aliases: list[str] | None) -> str:
     return aliases[0] if aliases else name
+
+
+def short_label() -> ColumnElement[str]:
+    """``short_name`` in SQL (first alias, else the name): a scan of every customer decodes no alias lists."""
+    return func.coalesce(col(Customer.aliases)[0].as_string(), col(Customer.name))
 

@@ -22,7 +22,7 @@ from cards.warning import WarningView, build_warning
 from handlers.context import Context, NoRoute
 from handlers.domain import RecordConfirmed
 from handlers.people import STALE, refusal, supervisor_chain
-from handlers.rhythm import Calendar, Rules, customers_with_latest, in_chain, short_name
+from handlers.rhythm import Calendar, Rules, customers_with_latest, in_chain
 from storage.models import Card as CardRow
 from storage.models import Customer, Person, WarningRecord, WarningStatus
 from storage.upsert import dialect_of, insert_ignore
@@ -43,10 +43,9 @@ async def scan(ctx: Context, rules: Rules, calendar: Calendar) -> int:
         col(Customer.owner_id).is_not(None), col(Customer.block_reason).is_(None))
     sent = 0
     chains: dict[int, list[Person]] = {}
-    for cid, name, aliases, owner_id, stage, created, last_at, _blocked, rec_id, next_touch, _t, assigned in (
+    for cid, label, owner_id, stage, created, last_at, _blocked, rec_id, next_touch, _t, assigned in (
         await ctx.session.execute(q)
     ).all():
-        label = short_name(name, aliases)
         if owner_id not in chains:
             chains[owner_id] = [p for p in await supervisor_chain(ctx.session, owner_id) if p.active]
         chain = chains[owner_id]
