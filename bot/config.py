@@ -425,7 +425,7 @@ class ReportsConfig(Section):
     """Reports (digest, radars, commission): the KPI window, where chart PNGs go, the commission formula."""
 
     window_days: int = Field(30, ge=1, le=365)  # KPIs, CQI and radars look back this many days
-    dir: str = "data/reports"  # rendered radar PNGs (sent as image messages)
+    dir: str = "data/reports"  # rendered radar PNGs (shown inside their cards; WeCom fetches them at /charts/…)
     commission_formula: str = "new_contract * 0.05 + payment * 0.02"
     digest_cutoff: str = "22:00"  # a digest missed while down is still sent until then
 

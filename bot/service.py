@@ -19,6 +19,7 @@ from bot.admin import AdminApi
 from bot.capabilities import lead_rules_from, router_from, settings_from, workdays_from
 from bot.channels import enabled_specs
 from bot.channels.base import Channel, ChannelDeps
+from bot.chart_links import ChartLinks
 from bot.config import Config
 from bot.enrich import LLMUnderstanding
 from bot.evidence_files import EvidenceFiles
@@ -90,6 +91,7 @@ class Service:
         self.admin = AdminApi(cfg, self.guard, self.jobs, self.scheduler, self.clock, self.sender.wake)
         self.leads = LeadsApi(cfg, self.db, self.context, lead_rules_from(cfg), self.sender.wake)
         self.timeline_page = TimelinePage(cfg, self.db, self.guard, self.clock.now, self.channels)
+        self.chart_links = ChartLinks(cfg, self.clock.now)
         self.store_page = StorePage(cfg, self.db, self.guard, self.clock.now, self.channels,
                                     authorize=self.admin.authorize)
         self.started = False
@@ -136,6 +138,7 @@ class Service:
             *self.leads.routes(),
             *self.timeline_page.routes(),
             *self.store_page.routes(),
+            *self.chart_links.routes(),
         ])
         for ch in self.channels.values():
             app.add_routes(ch.routes())

@@ -30,6 +30,7 @@ FONT_CANDIDATES = (
 )
 FONT_ENV = "ACTIONFLOW_CJK_FONT"  # a font file to use instead (e.g. a shipped .otf)
 SIZE_PX = 720
+RADAR_ASPECT = 1.4  # width ÷ height of a radar picture
 COLORS = ("#1f6feb", "#d1242f", "#1a7f37", "#bf8700", "#8250df", "#0a7d8c")
 
 
@@ -70,10 +71,12 @@ def _check(labels: Sequence[str]) -> FontProperties:
     return font()
 
 
-def _save(fig: Figure, out: Path) -> Path:
+def _save(fig: Figure, out: Path, *, tight: bool = True) -> Path:
+    """``tight`` crops to what was drawn; a radar keeps its figure's shape (its aspect is what cards take)."""
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = out.with_suffix(".part.png")
-    fig.savefig(tmp, format="png", facecolor="white", bbox_inches="tight", pad_inches=0.25)
+    fig.savefig(tmp, format="png", facecolor="white", bbox_inches="tight" if tight else None,
+                pad_inches=0.25 if tight else 0.1)
     tmp.replace(out)  # a reader never sees half a file
     return out
 
@@ -82,9 +85,11 @@ def radar_png(out: Path, title: str, axes: Sequence[str], series: Sequence[tuple
               ) -> Path:
     """One polygon per series over ``axes`` (values 0…1; None is drawn at 0 and labelled 无数据 by the card)."""
     fp = _check([title, *axes, *(name for name, _ in series), "无数据"])
-    fig = Figure(figsize=(SIZE_PX / 100, SIZE_PX / 100), dpi=100)
+    # landscape, RADAR_ASPECT wide: WeCom's card picture takes 1.3–2.25, Feishu's ≤ 16:9; the circle stays round
+    fig = Figure(figsize=(SIZE_PX * RADAR_ASPECT / 100, SIZE_PX / 100), dpi=100)
     FigureCanvasAgg(fig)
     ax: Any = fig.add_subplot(projection="polar")  # PolarAxes (the stubs type it as plain Axes)
+    fig.subplots_adjust(top=0.84, bottom=0.16)  # room for the title above and the legend below
     n = len(axes)
     angles = [2 * math.pi * i / n for i in range(n)]
     ax.set_theta_offset(math.pi / 2)
@@ -103,7 +108,7 @@ def radar_png(out: Path, title: str, axes: Sequence[str], series: Sequence[tuple
     if series:
         ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.08), ncol=min(3, len(series)),
                   prop=FontProperties(fname=str(font_path()), size=11), frameon=False)
-    return _save(fig, out)
+    return _save(fig, out, tight=False)
 
 
 def funnel_png(out: Path, title: str, steps: Sequence[tuple[str, int]]) -> Path:

@@ -55,6 +55,9 @@ class Card:
     inputs: list[Input] = field(default_factory=list)
     note: str = ""
     card_id: str = ""
+    # a picture shown inside the card (a report chart): a PNG this service wrote; each channel uploads it or
+    # links it the way its platform shows images in cards. The card's text carries the same numbers.
+    image: str = ""
 
     def actions(self) -> set[str]:
         """Every action this card currently offers; a press of anything else is refused."""
@@ -68,7 +71,7 @@ class Card:
                             for b in self.buttons],
                 "inputs": [{"name": i.name, "kind": i.kind, "label": i.label, "action": i.action, "value": i.value}
                            for i in self.inputs],
-                "note": self.note, "card_id": self.card_id}
+                "note": self.note, "card_id": self.card_id, "image": self.image}
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> Card:
@@ -83,4 +86,5 @@ class Card:
             inputs=[Input(**i) for i in d.get("inputs", [])],
             note=d.get("note", ""),
             card_id=d.get("card_id", ""),
+            image=d.get("image", ""),
         )

@@ -31,7 +31,7 @@ MAX_BUTTON_TEXT = 20
 MAX_KEY_BYTES = 256
 MAX_CARD_DATA_BYTES = 15_000
 PARAM_KEYS = ("title", "subtitle", "color", "note", "body", "facts", "buttons", "has_buttons", "inputs", "has_inputs",
-              "markdown")
+              "markdown", "image", "has_image")
 MAX_INPUTS = 4
 
 
@@ -83,8 +83,9 @@ def render_markdown(card: Card) -> str:
     return "\n\n".join(out)
 
 
-def render_card_params(card: Card, *, today: date | None = None) -> dict[str, str]:
-    """``cardParamMap`` for createAndDeliver and updates: every value a string, within our limits."""
+def render_card_params(card: Card, *, today: date | None = None, image: str = "") -> dict[str, str]:
+    """``cardParamMap`` for createAndDeliver and updates: every value a string, within our limits; ``image``
+    is the media id of the card's uploaded picture (the template's image component shows ``${image}``)."""
     btns = buttons(card, today)
     inputs = [{"kind": i.kind, "label": _clip(i.label, MAX_BUTTON_TEXT), "key": button_key(card.card_id, i.action),
                "value": i.value} for i in card.inputs][:MAX_INPUTS]
@@ -100,6 +101,8 @@ def render_card_params(card: Card, *, today: date | None = None) -> dict[str, st
         "inputs": json.dumps(inputs, ensure_ascii=False),
         "has_inputs": "true" if inputs else "false",
         "markdown": render_markdown(card),
+        "image": image,
+        "has_image": "true" if image else "false",
     }
     while card_data_bytes(params) > MAX_CARD_DATA_BYTES and len(params["body"]) > 100:
         params["body"] = params["body"][: len(params["body"]) * 3 // 4] + "…"  # the lines are the long part

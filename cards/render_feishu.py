@@ -70,9 +70,13 @@ def _input(card_id: str, i: Input) -> dict[str, Any]:
             "label": _plain(i.label), "label_position": "top", "behaviors": callback}
 
 
-def render_card(card: Card, *, link_url: str = "") -> dict[str, Any]:
-    """The card JSON 2.0 object (sent as a JSON string in ``content``, or PATCHed in place)."""
+def render_card(card: Card, *, link_url: str = "", image_key: str = "") -> dict[str, Any]:
+    """The card JSON 2.0 object (sent as a JSON string in ``content``, or PATCHed in place); ``image_key`` is
+    the card's picture uploaded to ``im/v1/images``, shown first, full width, tappable to enlarge."""
     elements: list[dict[str, Any]] = []
+    if image_key:
+        elements.append({"tag": "img", "img_key": image_key, "alt": _plain(card.title), "scale_type": "fit_horizontal",
+                         "preview": True})
     if card.facts:
         elements.append({**_div("\n".join(f"{f.label}：{f.value or '—'}" for f in card.facts)), "element_id": "facts"})
     if card.lines:

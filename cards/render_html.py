@@ -9,7 +9,8 @@ from cards.model import Card
 GROUP_LABELS = {"customer": "客户", "type": "动作", "date": "下次跟进"}
 
 
-def render_html(card: Card) -> str:
+def render_html(card: Card, image_url: str = "") -> str:
+    """``image_url`` serves the card's picture (the emulator names it by transcript row, never by path)."""
     e = escape
     parts = [
         f'<div class="card card-{e(card.color)}" data-card-id="{e(card.card_id)}" data-kind="{e(card.kind)}">',
@@ -17,6 +18,8 @@ def render_html(card: Card) -> str:
     ]
     if card.subtitle:
         parts.append(f'<div class="card-subtitle">{e(card.subtitle)}</div>')
+    if card.image and image_url:
+        parts.append(f'<img class="card-image" src="{e(image_url)}" alt="{e(card.title)}">')
     if card.facts:
         parts.append('<dl class="card-facts">')
         for f in card.facts:

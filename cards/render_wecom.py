@@ -1,4 +1,5 @@
-"""Neutral Card → WeCom ``template_card`` (button_interaction, or text_notice when nothing is pressable).
+"""Neutral Card → WeCom ``template_card`` (button_interaction, or text_notice when nothing is pressable, or
+news_notice for a card with a picture and nothing to press).
 
 WeCom limits shape the rendering: ≤6 buttons, one dropdown (``button_selection``, ≤10 options) whose
 choice arrives with the next button press, no date picker and no text input. So:
@@ -29,6 +30,8 @@ OPTION_TEXT_MAX = 16  # WeCom's recommended length for a dropdown option
 GROUP_LABELS = {"customer": "客户", "type": "类型", "date": "日期"}
 BUTTON_STYLE = {"primary": 1, "default": 2, "danger": 3}
 DESC_COLOR = {"grey": 0, "red": 2, "green": 3}  # anything else: 1 (black)
+MIN_ASPECT, MAX_ASPECT = 1.3, 2.25  # news_notice card_image.aspect_ratio: width ÷ height WeCom accepts
+MAX_VERTICAL = 4  # news_notice vertical_content_list rows
 
 
 def button_key(card_id: str, action: str, value: str = "") -> str:
@@ -125,6 +128,32 @@ def option_texts(items: list[tuple[str, str]]) -> list[str]:
 def _button(card_id: str, c: _Choice) -> dict[str, Any]:
     return {"type": 0, "text": _clip(c.label, 10), "style": BUTTON_STYLE.get(c.style, 2),
             "key": button_key(card_id, c.action, c.value)}
+
+
+def render_news_notice(card: Card, *, image_url: str, aspect: float, link_url: str,
+                       source: str = "销售动作流") -> dict[str, Any]:
+    """A card with a picture and nothing to press (a radar): ``news_notice``, the one kind that shows an
+    image. It has no subtitle text, so the lines go into ``vertical_content_list`` (≤ 4 rows)."""
+    facts = [(f.label, f.value) for f in card.facts]
+    rows = [*card.lines, *(f"{k}：{v}" for k, v in facts[6:])]
+    vertical = []
+    for line in rows[:MAX_VERTICAL]:
+        head, sep, rest = line.partition("：")
+        vertical.append({"title": _clip(head if sep else line, 26), **({"desc": _clip(rest, 112)} if sep and rest else {})})
+    tc: dict[str, Any] = {
+        "card_type": "news_notice",
+        "source": {"desc": _clip(source, 13), "desc_color": DESC_COLOR.get(card.color, 1)},
+        "main_title": {"title": _clip(card.title, 36), **({"desc": _clip(card.subtitle, 44)} if card.subtitle else {})},
+        "card_image": {"url": image_url, "aspect_ratio": round(min(MAX_ASPECT, max(MIN_ASPECT, aspect)), 2)},
+        "card_action": {"type": 1, "url": link_url},
+    }
+    if vertical:
+        tc["vertical_content_list"] = vertical
+    if facts:
+        tc["horizontal_content_list"] = [{"keyname": _clip(k, 5), "value": _clip(v or "—", 30)} for k, v in facts[:6]]
+    if card.note:
+        tc["quote_area"] = {"type": 0, "quote_text": _clip(card.note, 100)}
+    return tc
 
 
 def render_template_card(card: Card, *, task_id: str, link_url: str, today: date | None = None,

@@ -11,6 +11,7 @@ against the platform's fake; the scenarios' conftest finds it and every scenario
 
 from __future__ import annotations
 
+import re
 import uuid
 from abc import ABC, abstractmethod
 from collections.abc import Callable
@@ -96,6 +97,11 @@ class Chat(ABC):
         raise NotImplementedError(f"{self.platform}: this chat cannot share locations yet")
 
     @abstractmethod
+    async def picture(self, card: Seen) -> bytes | None:
+        """The picture shown inside ``card``, fetched the way the platform gets it (an upload it holds, or
+        our public link); None when the card shows none."""
+
+    @abstractmethod
     async def seen(self, who: str) -> list[Seen]:
         """Everything the bot showed ``who`` so far, oldest first; a card appears once, in its latest version."""
 
@@ -155,6 +161,16 @@ class LocalChat(Chat):
     """The local emulator: the same HTTP API the browser page uses; replies are its stored chat log."""
 
     platform = "local"
+
+    async def picture(self, card: Seen) -> bytes | None:
+        r = await self.client.get("/local/api/history", params={"person": str(self.person(card.to).id)})
+        shown = [m for m in await r.json() if m.get("card_id") == card.card_id and "html" in m]
+        src = re.search(r'<img class="card-image" src="([^"]+)"', shown[-1]["html"]) if shown else None
+        if src is None:
+            return None
+        got = await self.client.get(src.group(1))
+        assert got.status == 200, got.status
+        return await got.read()
 
     async def say(self, who: str, text: str) -> None:
         r = await self.client.post("/local/api/message", json={

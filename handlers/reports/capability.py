@@ -5,8 +5,9 @@
 | daily_digest  | workdays 18:30        | every supervisor / manager with reps    | the digest card of their subtree           |
 | weekly_radar  | FRI 18:00             | every active rep                        | both radars (PNG + card) to the rep and to their direct supervisor |
 
-Charts are rendered to ``reports.dir`` and sent as image messages before their card (cards cannot
-carry pictures on every platform); the card holds the same numbers, so nothing depends on the image.
+Charts are rendered to ``reports.dir`` and travel inside their card (``Card.image``): Feishu and DingTalk
+upload the PNG and put its key in the card, WeCom shows it as a ``news_notice`` picture fetched from a signed,
+expiring link of ours, the emulator draws it. The card holds the same numbers, so nothing depends on the image.
 """
 
 from __future__ import annotations
@@ -32,7 +33,6 @@ from handlers.reports.scope import Window, is_above, reps_under, under
 from handlers.rhythm import direct_supervisor, in_chain
 from handlers.router import Capability
 from scheduler.registry import Timetable, unit_job
-from storage import outbox
 from storage.models import Card as CardRow
 from storage.models import Customer, Person, Role
 
@@ -80,13 +80,6 @@ async def send_digest(ctx: Context, rules: ReportRules, person: Person) -> int:
     return 1
 
 
-async def send_image(ctx: Context, person_id: int, path: Path, tag: str) -> None:
-    platform, recipient = await ctx.route(person_id)
-    await outbox.enqueue(ctx.session, key=f"{ctx.key_prefix}:img:{tag}:{person_id}", platform=platform,
-                         recipient=recipient, body=outbox.image_body(str(path), path.name), now=ctx.now(),
-                         person_id=person_id)
-
-
 def _png(rules: ReportRules, ctx: Context, tag: str) -> Path:
     return Path(rules.dir) / f"{tag}-{ctx.now():%Y%m%dT%H%M%S}.png"
 
@@ -120,18 +113,16 @@ async def send_process(ctx: Context, rules: ReportRules, subject: Person, to: li
     reps = [subject.id] if subject.role == Role.rep else await reps_under(ctx.session, subject.id)
     title = subject.name if subject.role == Role.rep else f"{subject.name}团队"
     health, quality, png = await process_report(ctx, rules, subject, reps, title)
-    card = build_process_card(title, health, quality, rules.window_days)
+    card = replace(build_process_card(title, health, quality, rules.window_days), image=str(png))
     for pid in to:
-        await send_image(ctx, pid, png, f"process{subject.id}")
         await ctx.send_card(card, person_id=pid, subject={"person_id": subject.id})
     return len(to)
 
 
 async def send_customers(ctx: Context, rules: ReportRules, rep: Person, to: list[int]) -> int:
     rows, png = await customer_report(ctx, rules, rep)
-    card = build_customer_card(rep.name, rows, rules.window_days)
+    card = replace(build_customer_card(rep.name, rows, rules.window_days), image=str(png))
     for pid in to:
-        await send_image(ctx, pid, png, f"customers{rep.id}")
         await ctx.send_card(card, person_id=pid, subject={"person_id": rep.id})
     return len(to)
 

@@ -51,8 +51,9 @@ def test_manager_reads_the_digest_and_rep_sees_the_radar(server: str, tmp_path: 
         card = page.locator(".card", has_text="过程健康雷达 · 张伟")
         expect(card).to_be_visible(timeout=20000)
         expect(card).to_contain_text("清单举证")
-        chart = page.locator("img.chart").last
+        chart = card.locator("img.card-image")  # the radar inside its card, above the numbers
         expect(chart).to_be_visible(timeout=15000)
-        assert chart.evaluate("img => img.complete && img.naturalWidth") >= 500
+        page.wait_for_function("img => img.complete && img.naturalWidth > 0", arg=chart.element_handle())
+        assert chart.evaluate("img => img.naturalWidth") >= 500
         page.screenshot(path=str(tmp_path / "rep.png"))
         browser.close()

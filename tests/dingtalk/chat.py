@@ -62,6 +62,10 @@ class DingtalkChat(Chat):
         self.fake = fake
         self._ids = itertools.count(1)
 
+    async def picture(self, card: Seen) -> bytes | None:
+        media = card.raw.get("image") if isinstance(card.raw, dict) and card.raw.get("has_image") == "true" else None
+        return self.fake.uploads[media][2] if media else None
+
     async def say(self, who: str, text: str) -> None:
         data = self.fake.message(userid(self.person(who)), f"msgHarness{next(self._ids):08d}", text=text, nick=who)
         ack = await self.fake.push(self.fake.frame(BOT_TOPIC, data))

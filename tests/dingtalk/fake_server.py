@@ -421,6 +421,9 @@ class FakeDingtalk:
             return None, self._error(400, "MissingcardData", "cardData.cardParamMap is mandatory")
         if any(not isinstance(v, str) for v in params.values()):
             return None, self._error(400, "invalidParameter.cardData.invalid", "cardParamMap 的值必须是字符串")
+        image = params.get("image")
+        if image and (image not in self.uploads or self.uploads[image][0] != "image"):  # our template's image
+            return None, self._error(400, "invalidParameter.cardData.invalid", "图片 mediaId 不存在")
         return params, None
 
     def _create_and_deliver(self, body: dict[str, Any], _request: web.Request) -> web.Response:

@@ -48,6 +48,10 @@ class FeishuChat(Chat):
         self.callbacks = callbacks
         self._ids = itertools.count(1)
 
+    async def picture(self, card: Seen) -> bytes | None:
+        keys = [el["img_key"] for el in card.raw.get("body", {}).get("elements", []) if el.get("tag") == "img"]
+        return self.fake.uploads[keys[0]][1] if keys else None
+
     async def post(self, payload: dict[str, Any]) -> dict[str, Any]:
         headers, body = self.callbacks.post(payload, int(self.clock.now().timestamp()), uuid.uuid4().hex[:12])
         r = await self.client.post("/feishu/events", data=body, headers=headers)

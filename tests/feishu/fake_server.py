@@ -26,6 +26,7 @@ import json
 import os
 import time
 from collections import defaultdict, deque
+from collections.abc import Container
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -50,8 +51,9 @@ OAUTH_CODE_TTL_S = 300
 FILE_TYPES = {"opus", "mp4", "pdf", "doc", "xls", "ppt", "stream"}
 
 
-def card_problem(card: Any) -> bool:
-    """True when a card breaks a documented rule of JSON 2.0 cards sent by a bot (→ 230099)."""
+def card_problem(card: Any, images: Container[str] = ()) -> bool:
+    """True when a card breaks a documented rule of JSON 2.0 cards sent by a bot (→ 230099); an ``img``
+    needs the ``img_key`` of an image this app uploaded (``images``)."""
     if not isinstance(card, dict) or card.get("schema") != "2.0":
         return True
     if card.get("config", {}).get("update_multi") is not True:
@@ -75,6 +77,8 @@ def card_problem(card: Any) -> bool:
         if tag == "select_static" and not el.get("options"):
             return True
         if tag in ("div",) and "text" not in el:
+            return True
+        if tag == "img" and el.get("img_key") not in images:
             return True
         for col in el.get("columns", []):
             stack.extend(col.get("elements", []))
@@ -224,7 +228,7 @@ class FakeFeishu:
             return None, self._err(230001)
         if msg_type == "text" and not str(content.get("text", "")).strip():
             return None, self._err(230001)
-        if msg_type == "interactive" and card_problem(content):
+        if msg_type == "interactive" and card_problem(content, self.uploads):
             return None, self._err(230099)
         if msg_type in ("image", "file") and content.get(f"{msg_type}_key") not in self.uploads:
             return None, self._err(230001)

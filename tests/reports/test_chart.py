@@ -27,6 +27,7 @@ def test_the_radar_png_has_its_size_and_is_not_blank(tmp_path: Path) -> None:
     out = radar_png(tmp_path / "r.png", "张伟 过程健康雷达", PROCESS_AXES, [("张伟", [0.9, 0.1, 0.5, None, 1, 0.7])])
     with Image.open(out) as im:
         assert im.format == "PNG" and im.width >= 500 and im.height >= 500
+        assert 1.3 <= im.width / im.height <= 16 / 9  # what WeCom's and Feishu's card pictures take
         grey = np.asarray(im.convert("L"))
     assert (grey < 250).mean() > 0.02  # lines, fill and labels, not an empty white square
     assert len(np.unique(grey)) > 20

@@ -1,26 +1,30 @@
 """Reports on every platform: the manager's 18:30 digest of the whole org, 今日简报 on request, a risk's link
-that only the reader may press, 我的雷达 / 客户雷达 (picture first, numbers on the card), a supervisor asking
+that only the reader may press, 我的雷达 / 客户雷达 (the picture inside the card, the numbers beside it), a supervisor asking
 about a rep of theirs but not of another team, 我的提成, and the Friday radars."""
 
 from __future__ import annotations
 
+import io
 from datetime import datetime, timedelta
 
+from PIL import Image
 from sqlalchemy import select
 
 from storage.models import OutboxMessage
 from tests.conftest import TZ
-from tests.harness import Chat
+from tests.harness import Chat, Seen
 
 
-async def images_delivered(chat: Chat) -> int:
-    """Image messages the platform accepted (each channel uploads the PNG first, then sends it)."""
-    await chat.settle()
+async def radar_picture(chat: Chat, card: Seen) -> None:
+    """The card carries the radar PNG itself (uploaded to the platform, or at our signed link for WeCom), and
+    no separate image message went out."""
+    png = await chat.picture(card)
+    assert png is not None and png.startswith(b"\x89PNG"), card.raw
+    with Image.open(io.BytesIO(png)) as im:
+        assert 1.3 <= im.width / im.height <= 16 / 9 and im.height >= 500
     async with chat.service.db.session() as s:
-        rows = (await s.execute(select(OutboxMessage.status, OutboxMessage.body))).all()
-    images = [status for status, body in rows if body.get("type") == "image"]
-    assert all(st == "sent" for st in images), images
-    return len(images)
+        bodies = (await s.execute(select(OutboxMessage.body))).scalars().all()
+    assert not [b for b in bodies if b.get("type") == "image"]
 
 
 async def test_the_manager_gets_the_digest_of_the_whole_org_at_1830(chat: Chat) -> None:
@@ -59,11 +63,11 @@ async def test_a_rep_asks_for_the_radars_and_the_commission(chat: Chat) -> None:
     for axis in ("首次响应", "阶段节奏", "数据完整", "必做完成", "可信度", "清单举证"):
         assert axis in card.facts
     assert "触达深度" in card.text and "需求锚定" in card.text and "节奏匹配" in card.text
-    assert await images_delivered(chat) == 1  # the radar picture, uploaded to the platform and sent
+    await radar_picture(chat, card)
     await chat.say("张伟", "我的客户雷达")
     customers = await chat.should_send("张伟", card="客户健康雷达 · 张伟")
     assert "决策链覆盖" in customers.text
-    assert await images_delivered(chat) == 2
+    await radar_picture(chat, customers)
     await chat.say("张伟", "今天和瑞丰机械签了合同，合同金额50万")
     draft = await chat.should_send("张伟", card="动作记录待确认")
     assert "瑞丰" in draft.text
@@ -95,7 +99,7 @@ async def test_the_friday_radars_reach_each_rep_and_their_supervisor(chat: Chat)
     friday = datetime(2026, 11, 27, 18, 0, tzinfo=TZ)
     said = await chat.run("weekly_radar", friday)
     assert "处理 6 项" in said
-    await chat.should_send("孙浩", card="过程健康雷达 · 孙浩")
-    await chat.should_send("刘强", card="客户健康雷达 · 孙浩")
+    await radar_picture(chat, await chat.should_send("孙浩", card="过程健康雷达 · 孙浩"))
+    await radar_picture(chat, await chat.should_send("刘强", card="客户健康雷达 · 孙浩"))
     again = await chat.run("weekly_radar", friday + timedelta(minutes=5))
     assert "已运行过" in again and len(await chat.cards("孙浩", "过程健康雷达")) == 1

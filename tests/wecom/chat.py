@@ -7,6 +7,7 @@ import itertools
 import uuid
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import pytest
 from aiohttp.test_utils import TestClient
@@ -52,6 +53,15 @@ class WecomChat(Chat):
         self.callbacks = callbacks
         self._ids = itertools.count(7_300_000_000_000_000_000)
         self._pressed: dict[str, str] = {}  # ResponseCode → the card (task_id) it was pressed on
+
+    async def picture(self, card: Seen) -> bytes | None:
+        """WeCom fetches a card's picture from our public link: so do we, through the service."""
+        url = (card.raw.get("card_image") or {}).get("url") if isinstance(card.raw, dict) else None
+        if not url:
+            return None
+        got = await self.client.get(urlsplit(url).path)
+        assert got.status == 200 and got.content_type == "image/png", got.status
+        return await got.read()
 
     async def _post(self, inner: str) -> None:
         params, body = self.callbacks.sign(inner, int(self.clock.now().timestamp()), uuid.uuid4().hex[:10])

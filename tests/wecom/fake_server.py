@@ -62,7 +62,24 @@ def card_problem(tc: object) -> bool:
     options = tc.get("button_selection", {}).get("option_list", [])
     if len(options) > 10 or any(_bytes(o.get("id", "")) > 128 for o in options):
         return True
-    return tc["card_type"] == "text_notice" and not tc.get("card_action")
+    if tc["card_type"] == "news_notice" and news_problem(tc):
+        return True
+    return tc["card_type"] in ("text_notice", "news_notice") and not tc.get("card_action")
+
+
+def news_problem(tc: dict[str, Any]) -> bool:
+    """news_notice: a picture by http(s) URL with width ÷ height in [1.3, 2.25], ≤ 4 vertical rows
+    (title ≤ 26, desc ≤ 112 characters), and neither subtitle text nor buttons (not fields of this kind)."""
+    image = tc.get("card_image")
+    if image is not None:
+        ratio = image.get("aspect_ratio", 1.3) if isinstance(image, dict) else None
+        if (not isinstance(image, dict) or not str(image.get("url", "")).startswith(("http://", "https://"))
+                or not isinstance(ratio, int | float) or not 1.3 <= ratio <= 2.25):
+            return True
+    rows = tc.get("vertical_content_list", [])
+    if len(rows) > 4 or any(not r.get("title") or len(r["title"]) > 26 or len(r.get("desc", "")) > 112 for r in rows):
+        return True
+    return "sub_title_text" in tc or "button_list" in tc
 
 
 @dataclass

@@ -257,12 +257,7 @@ class DingtalkChannel(Channel):
         if kind == "file" and ext not in FILE_TYPES:
             raise ChannelError(f"dingtalk: robot file messages take {'/'.join(sorted(FILE_TYPES))}, not {ext or '?'}",
                                retryable=False)
-        media_id = self._uploaded.get(msg.idempotency_key)
-        if media_id is None:
-            content = await asyncio.to_thread(path.read_bytes)
-            mime = ("image/png" if ext == "png" else "image/jpeg") if kind == "image" else "application/octet-stream"
-            media_id = await self.client.media_upload(kind, name, content, mime)
-            self._uploaded[msg.idempotency_key] = media_id
+        media_id = await self._upload(msg, kind, path, name)
         param = ({"photoURL": media_id} if kind == "image"
                  else {"mediaId": media_id, "fileName": name, "fileType": ext})
         data = await self.client.batch_send([msg.recipient], "sampleImageMsg" if kind == "image" else "sampleFile",
@@ -271,8 +266,21 @@ class DingtalkChannel(Channel):
             raise ChannelError(f"dingtalk: {msg.recipient} is not a valid recipient of this robot", retryable=False)
         return Delivery(message_id=str(data.get("processQueryKey") or "") or None, refs={})
 
-    def _params(self, card: Card) -> dict[str, str]:
-        return render_card_params(card, today=self.clock.now().astimezone(self.tz).date())
+    async def _upload(self, msg: OutboxMessage, kind: str, path: Path, name: str) -> str:
+        """Once per outbox row (a retry reuses the media_id)."""
+        media_id = self._uploaded.get(msg.idempotency_key)
+        if media_id is None:
+            content = await asyncio.to_thread(path.read_bytes)
+            ext = Path(name).suffix.lower().lstrip(".")
+            mime = ("image/png" if ext == "png" else "image/jpeg") if kind == "image" else "application/octet-stream"
+            media_id = await self.client.media_upload(kind, name, content, mime)
+            self._uploaded[msg.idempotency_key] = media_id
+        return media_id
+
+    async def _params(self, msg: OutboxMessage, card: Card) -> dict[str, str]:
+        """The template's variables; the card's picture is uploaded first and named by its media id."""
+        image = await self._upload(msg, "image", Path(card.image), Path(card.image).name) if card.image else ""
+        return render_card_params(card, today=self.clock.now().astimezone(self.tz).date(), image=image)
 
     async def _send_card(self, msg: OutboxMessage, card: Card) -> Delivery:
         if not self.cfg.card_template_id:
@@ -280,7 +288,7 @@ class DingtalkChannel(Channel):
         track = out_track_id(msg.idempotency_key)
         data = await self.client.create_and_deliver({
             "cardTemplateId": self.cfg.card_template_id, "outTrackId": track, "callbackType": "STREAM",
-            "cardData": {"cardParamMap": self._params(card)},
+            "cardData": {"cardParamMap": await self._params(msg, card)},
             "openSpaceId": f"dtv1.card//IM_ROBOT.{msg.recipient}",
             "imRobotOpenSpaceModel": {"supportForward": False},
             "imRobotOpenDeliverModel": {"spaceType": "IM_ROBOT", "robotCode": self.client.robot_code},
@@ -303,7 +311,7 @@ class DingtalkChannel(Channel):
         if not track or not self.cfg.card_template_id:
             return await self._send_card(msg, card)
         try:
-            await self.client.update_card({"outTrackId": track, "cardData": {"cardParamMap": self._params(card)},
+            await self.client.update_card({"outTrackId": track, "cardData": {"cardParamMap": await self._params(msg, card)},
                                            "cardUpdateOptions": {"updateCardDataByKey": True}, "userIdType": 1})
         except DingtalkError as exc:
             if not (isinstance(exc.code, str) and "outTrackId" in exc.code):

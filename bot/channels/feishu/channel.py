@@ -240,9 +240,8 @@ class FeishuChannel(Channel):
                 return await self._send_media(msg, "file", f.path, f.name)
         raise ChannelError("unknown outbox body", retryable=False)
 
-    async def _send_media(self, msg: OutboxMessage, kind: str, path_s: str, name: str) -> Delivery:
-        """Digest charts and files: upload once per outbox row, then send by key (the uuid makes the
-        send repeat-safe; a key remembered per row spares a second upload on retry)."""
+    async def _upload(self, msg: OutboxMessage, kind: str, path_s: str, name: str = "") -> str:
+        """Upload once per outbox row (a key remembered per row spares a second upload on retry)."""
         key = self._uploaded.get(msg.idempotency_key)
         if key is None:
             path = Path(path_s)
@@ -251,6 +250,11 @@ class FeishuChannel(Channel):
                 path.suffix.lower(), "application/octet-stream")
             key = await self.client.upload(kind, name or path.name, content, mime)
             self._uploaded[msg.idempotency_key] = key
+        return key
+
+    async def _send_media(self, msg: OutboxMessage, kind: str, path_s: str, name: str) -> Delivery:
+        """Files and images: uploaded, then sent by key (the uuid makes the send repeat-safe)."""
+        key = await self._upload(msg, kind, path_s, name)
         content_key = {"image_key": key} if kind == "image" else {"file_key": key}
         mid = await self.client.send(receive_id_type(msg.recipient), msg.recipient, kind, content_key,
                                      send_uuid(msg.idempotency_key))
@@ -268,15 +272,16 @@ class FeishuChannel(Channel):
             first = first or mid
         return Delivery(message_id=first, refs={})
 
-    def _render(self, card: Card) -> dict[str, Any]:
-        rendered = render_card(card, link_url=self.card_link)
+    async def _render(self, msg: OutboxMessage, card: Card) -> dict[str, Any]:
+        image_key = await self._upload(msg, "image", card.image) if card.image else ""
+        rendered = render_card(card, link_url=self.card_link, image_key=image_key)
         if len(str(rendered).encode("utf-8")) > MAX_CARD_BYTES:
             raise FeishuError(230025, "card over 30 KB", retryable=False)
         return rendered
 
     async def _send_card(self, msg: OutboxMessage, card: Card, part: int = 0) -> Delivery:
         try:
-            mid = await self._post(msg, "interactive", self._render(card), send_uuid(msg.idempotency_key, part))
+            mid = await self._post(msg, "interactive", await self._render(msg, card), send_uuid(msg.idempotency_key, part))
         except FeishuError as exc:
             if exc.code not in (230099, 230025):
                 raise
@@ -322,7 +327,7 @@ class FeishuChannel(Channel):
         mid = refs.get("message_id")
         if mid and not refs.get("text_only"):
             try:
-                await self.client.patch(str(mid), self._render(card))
+                await self.client.patch(str(mid), await self._render(msg, card))
                 return Delivery(message_id=str(mid), refs={})
             except FeishuError as exc:
                 if exc.code not in UPDATE_GONE:

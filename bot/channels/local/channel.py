@@ -67,11 +67,12 @@ class _Press(_Inbound):
     value: str = Field("", max_length=500)
 
 
-def body_view(raw: dict[str, Any]) -> dict[str, Any]:
-    """What the page shows for a message the bot sent: text, a rendered card, or a file's name."""
+def body_view(raw: dict[str, Any], image_url: str = "") -> dict[str, Any]:
+    """What the page shows for a message the bot sent: text, a rendered card (with its picture from
+    ``image_url``), or a file's name."""
     match body_of(raw):
         case CardBody(card=card):
-            return {"html": render_html(Card.from_dict(card))}
+            return {"html": render_html(Card.from_dict(card), image_url)}
         case TextBody(text=text):
             return {"text": text}
         case ImageBody(image=f):
@@ -83,9 +84,10 @@ def body_view(raw: dict[str, Any]) -> dict[str, Any]:
 
 def _payload(message_id: int | None, m: dict[str, Any]) -> dict[str, Any]:
     """What the page shows for a transcript row the bot sent."""
-    view = body_view(m["body"])
-    if message_id is not None and m["body"].get("type") == "image":  # a chart the bot sent: shown as a picture
-        view["image"] = f"/local/api/image/{message_id}"
+    url = f"/local/api/image/{message_id}" if message_id is not None else ""
+    view = body_view(m["body"], url)
+    if url and m["body"].get("type") == "image":  # an image message the bot sent: shown as a picture
+        view["image"] = url
     return {"id": message_id, "direction": m["direction"], "card_id": m["card_id"],
             "at": m["created_at"].isoformat(), **view}
 
@@ -180,16 +182,18 @@ class LocalChannel(Channel):
         return web.json_response([p for *_, p in merged[-HISTORY:]])
 
     async def image(self, request: web.Request) -> web.StreamResponse:
-        """An image message the bot sent (a report chart), by its transcript row: only files our own outbox
-        named are ever served, never a path from the request."""
+        """The picture of a message the bot sent (an image message, or a card's chart), by its transcript row:
+        only files our own outbox named are ever served, never a path from the request."""
         self.guard.check(request)
         message_id = query_id(request.match_info["id"], "id")
         async with self.db.session() as s:
             row = await s.get(LocalChatMessage, message_id)
         body = body_of(row.body) if row is not None and row.direction == "out" else None
-        if not isinstance(body, ImageBody) or not await asyncio.to_thread(Path(body.image.path).is_file):
+        path = (body.image.path if isinstance(body, ImageBody)
+                else str(body.card.get("image") or "") if isinstance(body, CardBody) else "")
+        if not path or not await asyncio.to_thread(Path(path).is_file):
             raise web.HTTPNotFound(text="没有这张图片")
-        return web.FileResponse(body.image.path, headers={"Cache-Control": "private, max-age=3600"})
+        return web.FileResponse(path, headers={"Cache-Control": "private, max-age=3600"})
 
     async def websocket(self, request: web.Request) -> web.WebSocketResponse:
         self.guard.check(request)  # a foreign page must not open a socket and read everyone's chat

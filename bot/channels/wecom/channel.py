@@ -17,6 +17,7 @@ import asyncio
 import hashlib
 import logging
 import os
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -43,7 +44,7 @@ from bot.channels.wecom.media import download
 from bot.config import ConfigError, WecomConfig
 from bot.ratelimit import IN_FLIGHT_SLACK, RateLimiter
 from cards.model import Card
-from cards.render_wecom import render_markdown, render_template_card
+from cards.render_wecom import render_markdown, render_news_notice, render_template_card
 from handlers.clock import Clock
 from handlers.event import Event, EventKind
 from storage.db import Database
@@ -131,8 +132,10 @@ class WecomChannel(Channel):
 
     def __init__(self, cfg: WecomConfig, creds: WecomCredentials, clock: Clock, *, db: Database | None = None,
                  public_url: str = "http://127.0.0.1:8080", source: str = "销售动作流",
-                 tz: ZoneInfo | None = None) -> None:
+                 tz: ZoneInfo | None = None, picture: Callable[[str], tuple[str, float] | None] | None = None) -> None:
         self.cfg = cfg
+        # a card picture's public link and width ÷ height (bot.chart_links); None: cards show no picture
+        self.picture = picture
         self.creds = creds
         self.clock = clock
         self.db = db
@@ -233,6 +236,10 @@ class WecomChannel(Channel):
         return {"enable_duplicate_check": 1, "duplicate_check_interval": self.cfg.duplicate_check_interval_s}
 
     def _render(self, card: Card, task_id: str) -> dict[str, Any]:
+        picture = self.picture(card.image) if card.image and self.picture and not card.actions() else None
+        if picture:
+            return render_news_notice(card, image_url=picture[0], aspect=picture[1], link_url=self.card_link,
+                                      source=self.source)
         today = self.clock.now().astimezone(self.tz).date()
         return render_template_card(card, task_id=task_id, link_url=self.card_link, today=today, source=self.source)
 
