@@ -156,3 +156,20 @@ async def test_oauth_code_names_the_member_once(channel: FeishuChannel, fake: Fa
         await open_id_from_code(channel.client, "code-2")
     with pytest.raises(ValueError):
         await open_id_from_code(channel.client, "bad code!")
+
+
+async def test_a_card_with_a_picture_uploads_it_once_and_counts_the_upload(
+        channel: FeishuChannel, fake: FakeFeishu, tmp_path: Path) -> None:
+    png = tmp_path / "radar.png"
+    png.write_bytes(b"\x89PNG\r\n\x1a\n" + bytes(100))
+    card = Card(kind="rep_radar", title="过程健康雷达 · 张伟", facts=[Fact("首次响应", "80%")], image=str(png))
+    msg = _msg("radar-1", {"type": "card", "card": card.to_dict()})
+    assert channel.sends(msg) == 2  # the upload spends the app's budget like a message
+    for _ in range(2):  # a retried row: one upload
+        await channel.deliver(msg)
+    assert channel.sends(msg) == 1 and len(fake.calls("im/v1/images")) == 1
+    [key] = fake.uploads
+    shown = list(fake.messages.values())[-1].content
+    assert shown["body"]["elements"][0] == {"tag": "img", "img_key": key, "alt": {"tag": "plain_text",
+                                            "content": "过程健康雷达 · 张伟"}, "scale_type": "fit_horizontal",
+                                            "preview": True}

@@ -261,9 +261,13 @@ class FeishuChannel(Channel):
         return Delivery(message_id=mid, refs={})
 
     def sends(self, msg: OutboxMessage) -> int:
-        """Each piece of a long text is one more message against the user's and the app's budgets."""
+        """Each piece of a long text is one more message against the user's and the app's budgets, and so is
+        the upload of a card's picture (im/v1/images shares the app's 50/s and 1000/min)."""
         body = body_of(msg.body)
-        return len(text_pieces(body.text)) if isinstance(body, TextBody) else 1
+        if isinstance(body, TextBody):
+            return len(text_pieces(body.text))
+        uploads = isinstance(body, CardBody) and body.card.get("image") and msg.idempotency_key not in self._uploaded
+        return 2 if uploads else 1
 
     async def _send_text(self, msg: OutboxMessage, text: str) -> Delivery:
         first = None
