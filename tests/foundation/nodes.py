@@ -1,6 +1,7 @@
 """Real bot processes for the crash, redelivery and multi-node tests: `actionflow serve` children on one
-database (a SQLite file or a PostgreSQL database), a fake WeCom API on 127.0.0.1 they send to, and a
-"platform" that delivers signed callbacks and redelivers every one not acknowledged, as WeCom does."""
+database (a SQLite file or a PostgreSQL database), a fake platform API on 127.0.0.1 they send to (WeCom or
+Feishu), and a "platform" that delivers signed callbacks and redelivers every one not acknowledged, as both
+do (WeCom retries unanswered callbacks; Feishu redelivers an event until it gets a 200)."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ import subprocess
 import sys
 import time
 import uuid
+from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -22,6 +24,9 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from tests.conftest import make_config
+from tests.feishu.conftest import ENCRYPT_KEY, VERIFICATION_TOKEN
+from tests.feishu.fake_server import Callbacks as FeishuCallbacks
+from tests.feishu.fake_server import FakeFeishu
 from tests.harness import link_everyone
 from tests.wecom.conftest import AES_KEY, TOKEN
 from tests.wecom.fake_server import Callbacks, FakeWecom
@@ -74,7 +79,11 @@ class Site:
     env: dict[str, str] = field(default_factory=dict)
 
     @classmethod
-    async def create(cls, tmp: Path, url: str, wecom: FakeWecom | None = None, wecom_base: str = "") -> Site:
+    async def create(cls, tmp: Path, url: str, wecom: FakeWecom | None = None, wecom_base: str = "",
+                     platform: Platform | None = None) -> Site:
+        """The emulator's demo deployment; with ``platform`` (or ``wecom``) in front, that platform only."""
+        if wecom is not None:
+            platform = WecomPlatform(wecom, wecom_base)
         cfg: dict[str, Any] = {
             "database": {"url": url},
             "channels": {"local": {"media_dir": str(tmp / "media")}},
@@ -88,14 +97,13 @@ class Site:
         done = run_cli(tmp, "-m", "bot.cli", "--config", "config.yaml", "demo")
         assert done.returncode == 0, done.stderr
         env: dict[str, str] = {}
-        if wecom is not None:  # a WeCom-only deployment of the demo org: every person has a WeCom user id
-            await link_everyone(make_config(tmp, database={"url": url}), "wecom")
-            cfg["channels"] = {"local": {"enabled": False}, "wecom": {
-                "enabled": True, "api_base": wecom_base, "media_dir": str(tmp / "wecom-media"),
+        if platform is not None:  # a deployment of the demo org on that platform only: everyone has its user id
+            await link_everyone(make_config(tmp, database={"url": url}), platform.name)
+            cfg["channels"] = {"local": {"enabled": False}, platform.name: {
+                "enabled": True, "api_base": platform.api_base, "media_dir": str(tmp / f"{platform.name}-media"),
                 "request_timeout_s": 5.0}}
             config.write_text(yaml.safe_dump(cfg, allow_unicode=True), encoding="utf-8")
-            env = {"WECOM_CORP_ID": wecom.corp_id, "WECOM_AGENT_ID": str(wecom.agent_id), "WECOM_SECRET": wecom.secret,
-                   "WECOM_TOKEN": TOKEN, "WECOM_AES_KEY": AES_KEY}
+            env = platform.env()
         site = cls(tmp, url, env)
         # the demo's own cards count as delivered: these tests follow the cards their messages make
         await site.execute("UPDATE outbox_message SET status='sent'")
@@ -150,25 +158,40 @@ class Server:
         self.proc.wait(10)
 
 
-class Platform:
-    """WeCom's side: signed, encrypted callbacks to the bot processes, redelivered until acknowledged
-    (a refused connection, a 5xx or no answer in time all mean "not acknowledged")."""
+class Platform(ABC):
+    """The platform's side: signed callbacks to the bot processes, redelivered until acknowledged (a refused
+    connection, a non-200 or no answer in time all mean "not acknowledged"), and what it showed people."""
 
-    def __init__(self, fake: FakeWecom) -> None:
-        self.fake = fake
-        self.callbacks = Callbacks(TOKEN, AES_KEY, fake.corp_id, fake.agent_id)
+    name: str
+    path: str
+
+    def __init__(self, api_base: str) -> None:
+        self.api_base = api_base
         self.acked: set[int] = set()
         self.posts = 0
 
-    def text(self, user: str, msg_id: int, content: str) -> str:
-        return self.callbacks.text(user, content, msg_id=msg_id, created=int(time.time()))
+    @abstractmethod
+    def env(self) -> dict[str, str]:
+        """The app's credentials, as the bot processes read them."""
 
-    async def post(self, http: aiohttp.ClientSession, port: int, msg_id: int, inner: str) -> bool:
-        params, body = self.callbacks.sign(inner, int(time.time()), uuid.uuid4().hex[:10])
+    @abstractmethod
+    def text(self, user: str, msg_id: int, content: str) -> Any:
+        """One text message event, built once: every delivery of it is the same event."""
+
+    @abstractmethod
+    def signed(self, inner: Any) -> tuple[dict[str, str], dict[str, str], bytes]:
+        """(query, headers, body) of one delivery, signed now."""
+
+    @abstractmethod
+    def cards(self) -> list[tuple[str, Any]]:
+        """(recipient, card) of every card the platform showed, once each."""
+
+    async def post(self, http: aiohttp.ClientSession, port: int, msg_id: int, inner: Any) -> bool:
+        params, headers, body = self.signed(inner)
         self.posts += 1
         try:
-            async with http.post(f"http://127.0.0.1:{port}/wecom/callback", params=params, data=body,
-                                 headers={"Content-Type": "text/xml"}, timeout=aiohttp.ClientTimeout(total=5)) as r:
+            async with http.post(f"http://127.0.0.1:{port}{self.path}", params=params, data=body, headers=headers,
+                                 timeout=aiohttp.ClientTimeout(total=5)) as r:
                 ok = r.status == 200
         except (aiohttp.ClientError, TimeoutError):
             ok = False
@@ -176,11 +199,61 @@ class Platform:
             self.acked.add(msg_id)
         return ok
 
-    def cards(self) -> list[dict[str, Any]]:
-        """The template cards WeCom showed (a request identical to an earlier one inside the duplicate-check
-        window is answered but not shown again, as the real API does)."""
-        return [b for b in self.fake.delivered if b.get("msgtype") == "template_card"]
+
+class WecomPlatform(Platform):
+    """WeCom: encrypted XML callbacks with a msg_signature."""
+
+    name, path = "wecom", "/wecom/callback"
+
+    def __init__(self, fake: FakeWecom, api_base: str = "") -> None:
+        super().__init__(api_base)
+        self.fake = fake
+        self.callbacks = Callbacks(TOKEN, AES_KEY, fake.corp_id, fake.agent_id)
+
+    def env(self) -> dict[str, str]:
+        return {"WECOM_CORP_ID": self.fake.corp_id, "WECOM_AGENT_ID": str(self.fake.agent_id),
+                "WECOM_SECRET": self.fake.secret, "WECOM_TOKEN": TOKEN, "WECOM_AES_KEY": AES_KEY}
+
+    def text(self, user: str, msg_id: int, content: str) -> str:
+        return self.callbacks.text(user, content, msg_id=msg_id, created=int(time.time()))
+
+    def signed(self, inner: Any) -> tuple[dict[str, str], dict[str, str], bytes]:
+        params, body = self.callbacks.sign(inner, int(time.time()), uuid.uuid4().hex[:10])
+        return params, {"Content-Type": "text/xml"}, body.encode() if isinstance(body, str) else body
+
+    def cards(self) -> list[tuple[str, Any]]:
+        """A request identical to an earlier one inside the duplicate-check window is answered but not shown
+        again, as the real API does."""
+        return [(b["touser"], b["template_card"]) for b in self.fake.delivered if b.get("msgtype") == "template_card"]
 
     def senders(self) -> set[str]:
         """The access tokens message/send calls carried: one per bot process that sent something."""
         return {r.query.get("access_token", "") for r in self.fake.calls("message/send")}
+
+
+class FeishuPlatform(Platform):
+    """Feishu: encrypted, signed event POSTs; a redelivery is the same event (same event_id and message_id)."""
+
+    name, path = "feishu", "/feishu/events"
+
+    def __init__(self, fake: FakeFeishu, api_base: str = "") -> None:
+        super().__init__(api_base)
+        self.fake = fake
+        self.callbacks = FeishuCallbacks(fake.app_id, VERIFICATION_TOKEN, ENCRYPT_KEY)
+
+    def env(self) -> dict[str, str]:
+        return {"FEISHU_APP_ID": self.fake.app_id, "FEISHU_APP_SECRET": self.fake.app_secret,
+                "FEISHU_VERIFICATION_TOKEN": VERIFICATION_TOKEN, "FEISHU_ENCRYPT_KEY": ENCRYPT_KEY}
+
+    def text(self, user: str, msg_id: int, content: str) -> dict[str, Any]:
+        message_id = f"om_node{msg_id}"
+        self.fake.received[message_id] = user  # the chat a reply to it lands in
+        return self.callbacks.message(user, "text", {"text": content}, message_id, int(time.time()))
+
+    def signed(self, inner: Any) -> tuple[dict[str, str], dict[str, str], bytes]:
+        headers, body = self.callbacks.post(inner, int(time.time()), uuid.uuid4().hex[:12])
+        return {}, headers, body
+
+    def cards(self) -> list[tuple[str, Any]]:
+        """A send repeating an earlier uuid within the hour is answered but not shown again, as Feishu does."""
+        return [(m.receive_id, m.content) for m in self.fake.messages.values() if m.msg_type == "interactive"]

@@ -1,5 +1,5 @@
-"""Two bot processes on one database, with WeCom in front (its fake API on 127.0.0.1): a redelivery storm
-gives one record and one reply per message, and on PostgreSQL the two processes share the work
+"""Two bot processes on one database, with WeCom or Feishu in front (its fake API on 127.0.0.1): a redelivery
+storm gives one record and one reply per message on either, and on PostgreSQL the two processes share the work
 (messages, sends, a scheduled job run by both at once) without sending anything twice."""
 
 from __future__ import annotations
@@ -15,28 +15,33 @@ import aiohttp
 import pytest
 
 from tests.conftest import eventually
-from tests.foundation.nodes import TEXT, Platform, Server, Site, child_env
+from tests.feishu.fake_server import FakeFeishu
+from tests.foundation.nodes import TEXT, FeishuPlatform, Platform, Server, Site, WecomPlatform, child_env
 from tests.harness import strings
 from tests.wecom.fake_server import FakeWecom
 
 pytestmark = pytest.mark.slow
 
 
-async def _deployment(tmp_path: Path, url: str, aiohttp_server: Any) -> tuple[Site, Platform, list[Server]]:
-    fake = FakeWecom()
+async def _deployment(tmp_path: Path, url: str, aiohttp_server: Any,
+                      name: str = "wecom") -> tuple[Site, Platform, list[Server]]:
+    fake = FakeWecom() if name == "wecom" else FakeFeishu()
     api = await aiohttp_server(fake.app())
-    site = await Site.create(tmp_path, url, fake, str(api.make_url("")).rstrip("/"))
+    base = str(api.make_url("")).rstrip("/")
+    platform = WecomPlatform(fake, base) if isinstance(fake, FakeWecom) else FeishuPlatform(fake, base)
+    site = await Site.create(tmp_path, url, platform=platform)
     servers = list(await asyncio.gather(Server.start(site), Server.start(site)))
-    return site, Platform(fake), servers
+    return site, platform, servers
 
 
 async def _settled(site: Site, platform: Platform, events: int, cards: int) -> bool:
-    left = await site.count("SELECT count(*) FROM outbox_message WHERE platform='wecom' AND status IN ('pending', 'sending')")
-    done = await site.count("SELECT count(*) FROM inbox_event WHERE platform='wecom' AND status='done'")
+    left = await site.count(f"SELECT count(*) FROM outbox_message WHERE platform='{platform.name}' "
+                            "AND status IN ('pending', 'sending')")
+    done = await site.count(f"SELECT count(*) FROM inbox_event WHERE platform='{platform.name}' AND status='done'")
     return left == 0 and done == events and len(platform.cards()) >= cards
 
 
-def _messages(platform: Platform, reps: list[int], n: int, first_id: int) -> list[tuple[int, str, str]]:
+def _messages(platform: Platform, reps: list[int], n: int, first_id: int) -> list[tuple[int, str, Any]]:
     """(msg id, user, callback body) of n messages spread over the reps, each text marked 第k条."""
     out = []
     for k in range(n):
@@ -45,17 +50,18 @@ def _messages(platform: Platform, reps: list[int], n: int, first_id: int) -> lis
     return out
 
 
-def _one_card_each(platform: Platform, messages: list[tuple[int, str, str]]) -> None:
+def _one_card_each(platform: Platform, messages: list[tuple[int, str, Any]]) -> None:
     cards = platform.cards()
     for k, (_, user, _) in enumerate(messages):
-        mine = [c for c in cards if any(f"第{k}条" in s for s in strings(c["template_card"]))]
-        assert [c["touser"] for c in mine] == [user], f"message {k}: {len(mine)} cards"
+        mine = [to for to, c in cards if any(f"第{k}条" in s for s in strings(c))]
+        assert mine == [user], f"message {k}: {len(mine)} cards"
 
 
+@pytest.mark.parametrize("name", ["wecom", "feishu"])
 async def test_redelivery_storm_to_two_processes_gives_one_record_and_one_reply(
-        tmp_path: Path, db_url: str, aiohttp_server: Any) -> None:
+        tmp_path: Path, db_url: str, aiohttp_server: Any, name: str) -> None:
     """Every message is delivered three times at once, to both processes (the third to either)."""
-    site, platform, (a, b) = await _deployment(tmp_path, db_url, aiohttp_server)
+    site, platform, (a, b) = await _deployment(tmp_path, db_url, aiohttp_server, name)
     reps = [r for (r,) in await site.query("SELECT id FROM person WHERE role='rep' ORDER BY id")]
     messages = _messages(platform, reps, 18, 7_500_000_000)
     rng = random.Random(19)
@@ -67,7 +73,7 @@ async def test_redelivery_storm_to_two_processes_gives_one_record_and_one_reply(
     await eventually(lambda: _settled(site, platform, len(messages), len(messages)), within=60)
     for s in (a, b):
         s.kill()
-    assert await site.count("SELECT count(*) FROM inbox_event WHERE platform='wecom'") == len(messages)
+    assert await site.count(f"SELECT count(*) FROM inbox_event WHERE platform='{name}'") == len(messages)
     assert await site.count("SELECT count(DISTINCT source_event_id) FROM action_record "
                             "WHERE source_event_id IS NOT NULL") == len(messages)
     assert await site.count("SELECT count(*) FROM action_record WHERE source_event_id IS NOT NULL") == len(messages)
@@ -110,6 +116,6 @@ async def test_two_processes_on_postgresql_share_the_load_without_duplicate_send
     assert must_do and all(n == 1 for _, n in must_do), must_do  # the job's units: each claimed by one run
     units = await site.query("SELECT scope, count(*) FROM job_run WHERE job='morning_must_do' GROUP BY scope")
     assert all(n == 1 for _, n in units)
-    assert len(platform.senders()) == 2  # both processes sent (each holds its own access token) …
+    assert isinstance(platform, WecomPlatform) and len(platform.senders()) == 2  # both processes sent (each holds its own access token) …
     sent_by = Counter(r.query["access_token"] for r in platform.fake.calls("message/send"))
     assert min(sent_by.values()) > 0, sent_by  # … a share each
