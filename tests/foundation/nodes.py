@@ -1,11 +1,13 @@
 """Real bot processes for the crash, redelivery and multi-node tests: `actionflow serve` children on one
-database (a SQLite file or a PostgreSQL database), a fake platform API on 127.0.0.1 they send to (WeCom or
-Feishu), and a "platform" that delivers signed callbacks and redelivers every one not acknowledged, as both
-do (WeCom retries unanswered callbacks; Feishu redelivers an event until it gets a 200)."""
+database (a SQLite file or a PostgreSQL database), a fake platform API on 127.0.0.1 they send to (WeCom,
+Feishu, or DingTalk in robot HTTP mode), and a "platform" that delivers signed callbacks and redelivers every
+one not acknowledged, as they do (WeCom retries unanswered callbacks; Feishu redelivers an event until it gets
+a 200)."""
 
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import signal
 import socket
@@ -23,7 +25,9 @@ import yaml
 from sqlalchemy import create_engine, text
 from sqlalchemy.ext.asyncio import create_async_engine
 
+from bot.channels.dingtalk.crypto import sign as dingtalk_sign
 from tests.conftest import make_config
+from tests.dingtalk.fake_server import FakeDingtalk
 from tests.feishu.conftest import ENCRYPT_KEY, VERIFICATION_TOKEN
 from tests.feishu.fake_server import Callbacks as FeishuCallbacks
 from tests.feishu.fake_server import FakeFeishu
@@ -101,7 +105,7 @@ class Site:
             await link_everyone(make_config(tmp, database={"url": url}), platform.name)
             cfg["channels"] = {"local": {"enabled": False}, platform.name: {
                 "enabled": True, "api_base": platform.api_base, "media_dir": str(tmp / f"{platform.name}-media"),
-                "request_timeout_s": 5.0}}
+                "request_timeout_s": 5.0, **platform.section()}}
             config.write_text(yaml.safe_dump(cfg, allow_unicode=True), encoding="utf-8")
             env = platform.env()
         site = cls(tmp, url, env)
@@ -173,6 +177,10 @@ class Platform(ABC):
     @abstractmethod
     def env(self) -> dict[str, str]:
         """The app's credentials, as the bot processes read them."""
+
+    def section(self) -> dict[str, Any]:
+        """More keys of the platform's ``channels`` section."""
+        return {}
 
     @abstractmethod
     def text(self, user: str, msg_id: int, content: str) -> Any:
@@ -257,3 +265,34 @@ class FeishuPlatform(Platform):
     def cards(self) -> list[tuple[str, Any]]:
         """A send repeating an earlier uuid within the hour is answered but not shown again, as Feishu does."""
         return [(m.receive_id, m.content) for m in self.fake.messages.values() if m.msg_type == "interactive"]
+
+
+class DingtalkPlatform(Platform):
+    """DingTalk's robot HTTP mode: the message JSON with a signed millisecond timestamp (Stream off, so the
+    callbacks are all that carries messages); cards come back through the card platform."""
+
+    name, path = "dingtalk", "/dingtalk/callback"
+
+    def __init__(self, fake: FakeDingtalk, api_base: str = "") -> None:
+        super().__init__(api_base)
+        self.fake = fake
+        fake.base_url = api_base  # its session webhooks point back at it
+
+    def env(self) -> dict[str, str]:
+        return {"DINGTALK_CLIENT_ID": self.fake.client_id, "DINGTALK_CLIENT_SECRET": self.fake.client_secret}
+
+    def section(self) -> dict[str, Any]:
+        return {"oapi_base": self.api_base, "card_template_id": self.fake.template_id, "stream": False,
+                "http_callback_path": self.path}
+
+    def text(self, user: str, msg_id: int, content: str) -> dict[str, Any]:
+        return self.fake.message(user, f"msgNode{msg_id}", text=content)
+
+    def signed(self, inner: Any) -> tuple[dict[str, str], dict[str, str], bytes]:
+        ts = str(int(time.time() * 1000))
+        return {}, {"timestamp": ts, "sign": dingtalk_sign(ts, self.fake.client_secret),
+                    "Content-Type": "application/json"}, json.dumps(inner, ensure_ascii=False).encode()
+
+    def cards(self) -> list[tuple[str, Any]]:
+        """createAndDeliver again with the same outTrackId is answered but shown once, as DingTalk does."""
+        return [(sh.to, self.fake.cards[sh.out_track_id]["params"]) for sh in self.fake.shown if sh.kind == "card"]

@@ -1,4 +1,4 @@
-"""Two bot processes on one database, with WeCom or Feishu in front (its fake API on 127.0.0.1): a redelivery
+"""Two bot processes on one database, with WeCom, Feishu or DingTalk (robot HTTP mode) in front (its fake API on 127.0.0.1): a redelivery
 storm gives one record and one reply per message on either, and on PostgreSQL the two processes share the work
 (messages, sends, a scheduled job run by both at once) without sending anything twice."""
 
@@ -15,8 +15,18 @@ import aiohttp
 import pytest
 
 from tests.conftest import eventually
+from tests.dingtalk.fake_server import FakeDingtalk
 from tests.feishu.fake_server import FakeFeishu
-from tests.foundation.nodes import TEXT, FeishuPlatform, Platform, Server, Site, WecomPlatform, child_env
+from tests.foundation.nodes import (
+    TEXT,
+    DingtalkPlatform,
+    FeishuPlatform,
+    Platform,
+    Server,
+    Site,
+    WecomPlatform,
+    child_env,
+)
 from tests.harness import strings
 from tests.wecom.fake_server import FakeWecom
 
@@ -25,10 +35,11 @@ pytestmark = pytest.mark.slow
 
 async def _deployment(tmp_path: Path, url: str, aiohttp_server: Any,
                       name: str = "wecom") -> tuple[Site, Platform, list[Server]]:
-    fake = FakeWecom() if name == "wecom" else FakeFeishu()
+    fake = {"wecom": FakeWecom, "feishu": FakeFeishu, "dingtalk": FakeDingtalk}[name]()
     api = await aiohttp_server(fake.app())
     base = str(api.make_url("")).rstrip("/")
-    platform = WecomPlatform(fake, base) if isinstance(fake, FakeWecom) else FeishuPlatform(fake, base)
+    platform = {FakeWecom: WecomPlatform, FakeFeishu: FeishuPlatform, FakeDingtalk: DingtalkPlatform}[type(fake)](
+        fake, base)
     site = await Site.create(tmp_path, url, platform=platform)
     servers = list(await asyncio.gather(Server.start(site), Server.start(site)))
     return site, platform, servers
@@ -57,7 +68,7 @@ def _one_card_each(platform: Platform, messages: list[tuple[int, str, Any]]) -> 
         assert mine == [user], f"message {k}: {len(mine)} cards"
 
 
-@pytest.mark.parametrize("name", ["wecom", "feishu"])
+@pytest.mark.parametrize("name", ["wecom", "feishu", "dingtalk"])
 async def test_redelivery_storm_to_two_processes_gives_one_record_and_one_reply(
         tmp_path: Path, db_url: str, aiohttp_server: Any, name: str) -> None:
     """Every message is delivered three times at once, to both processes (the third to either)."""
