@@ -42,7 +42,9 @@ def test_manager_reads_the_digest_and_rep_sees_the_radar(server: str, tmp_path: 
         link = digest.locator("button[data-action^='open:']").first
         name = (link.text_content() or "").removeprefix("查看 ").strip()
         link.click()
-        expect(page.locator(".msg", has_text="最近进展").filter(has_text=name[:4])).to_be_visible(timeout=15000)
+        # the reply is a text bubble; the digest card itself names the customer and says 最近进展 in its note
+        reply = page.locator(".msg:not(:has(.card))", has_text="最近进展").filter(has_text=name[:4])
+        expect(reply).to_be_visible(timeout=15000)
         page.screenshot(path=str(tmp_path / "manager.png"))
 
         page.select_option("#person", label="张伟（销售 · 无锡）")
