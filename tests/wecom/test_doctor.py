@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from bot.channels.wecom.doctor import check_wecom
+from bot.channels.wecom.doctor import check_wecom, public_url_warning
 from bot.cli import main
 from bot.config import Config
 from tests.wecom.fake_server import FakeWecom
@@ -18,6 +18,13 @@ async def test_good_credentials(wecom_cfg: Config, fake: FakeWecom) -> None:
     assert ok and lines[-1] == "结论：企业微信凭据可用 ✅"
     assert any("/wecom/callback" in line for line in lines)
     assert not any(fake.secret in line for line in lines)
+
+
+def test_a_public_url_phones_cannot_reach_is_warned_about() -> None:
+    for url in ("http://127.0.0.1:8080", "https://localhost/", "http://bot.example.com"):
+        [line] = public_url_warning(url)
+        assert url in line and "雷达图" in line
+    assert public_url_warning("https://bot.example.com/") == []
 
 
 async def test_bad_secret_and_untrusted_ip(wecom_cfg: Config, fake: FakeWecom) -> None:
